@@ -1,0 +1,162 @@
+"""Run one test in a forked child that the parent can always stop.
+
+An in-process timeout is an exception, and a learner's `while True: try: ... except: continue`
+catches any exception. Only a process boundary stops every hang and still lets the run go on:
+each exercise test runs in a fresh child; the parent waits with a wall-clock limit, asks the
+child for a stack dump (faulthandler) before killing its whole process group, and reads the
+child's reports and progress notes from a pipe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import faulthandler
+import json
+import os
+import re
+import select
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+_channel: int | None = None  # the pipe's write end, set only inside a child
+
+
+def available() -> bool:
+    return hasattr(os, "fork") and sys.platform not in ("win32", "emscripten", "wasi")
+
+
+def note(event: str, **data: object) -> None:
+    """Tell the parent how far the child got; a no-op outside a child."""
+    if _channel is not None:
+        _send({"event": event, **data})
+
+
+def _send(message: dict) -> None:
+    data = (json.dumps(message) + "\n").encode()
+    while data:
+        data = data[os.write(_channel, data) :]  # type: ignore[arg-type]
+
+
+@dataclass
+class Outcome:
+    reports: list[dict] | None = None
+    events: list[dict] = field(default_factory=list)
+    exit_status: int | None = None  # the child's exit code, or -signal
+    killed: bool = False
+    stack: str = ""
+    wall: float = 0.0
+    child_error: str = ""
+
+    def saw(self, event: str) -> bool:
+        return any(e.get("event") == event for e in self.events)
+
+    def last(self, *events: str) -> dict | None:
+        found = [e for e in self.events if e.get("event") in events]
+        return found[-1] if found else None
+
+
+def run_forked(child: Callable[[], list[dict]], wall_limit: float) -> Outcome:
+    """Run `child()` in a forked process; its return value comes back as `Outcome.reports`."""
+    read_fd, write_fd = os.pipe()
+    stack_file = tempfile.TemporaryFile()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    started = time.monotonic()
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover - runs in the child
+        _child_main(child, read_fd, write_fd, stack_file.fileno())
+    os.close(write_fd)
+    with contextlib.suppress(OSError):
+        os.setpgid(pid, pid)
+    outcome = Outcome()
+    buffer = b""
+    try:
+        deadline = started + wall_limit
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                outcome.killed = True
+                break
+            ready, _, _ = select.select([read_fd], [], [], remaining)
+            if ready:
+                chunk = os.read(read_fd, 1 << 16)
+                if not chunk:
+                    break
+                buffer += chunk
+        if outcome.killed:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGUSR1)
+            _wait_for_dump(stack_file, 0.5)
+    finally:
+        # The whole group: whatever the learner's code started goes too.
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGKILL)
+        _, status = os.waitpid(pid, 0)
+        os.close(read_fd)
+    outcome.wall = time.monotonic() - started
+    outcome.exit_status = os.waitstatus_to_exitcode(status)
+    stack_file.seek(0)
+    outcome.stack = stack_file.read().decode(errors="replace")
+    stack_file.close()
+    for line in buffer.decode(errors="replace").splitlines():
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError:
+            continue  # a torn last line from a child killed mid-write
+        if message.get("event") == "reports":
+            outcome.reports = message["reports"]
+        elif message.get("event") == "child-error":
+            outcome.child_error = message.get("text", "")
+        else:
+            outcome.events.append(message)
+    return outcome
+
+
+def _wait_for_dump(stack_file, seconds: float) -> None:
+    end = time.monotonic() + seconds
+    size = -1
+    while time.monotonic() < end:
+        now = os.fstat(stack_file.fileno()).st_size
+        if now and now == size:
+            return  # the dump stopped growing
+        size = now
+        time.sleep(0.02)  # real time on purpose: this is the parent, waiting on a real process
+
+
+def _child_main(child: Callable[[], list[dict]], read_fd: int, write_fd: int, stack_fd: int):
+    global _channel
+    code = 0
+    try:
+        os.close(read_fd)
+        os.setpgid(0, 0)
+        _channel = write_fd
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+        faulthandler.register(signal.SIGUSR1, file=stack_fd, all_threads=True)
+        reports = child()
+        _send({"event": "reports", "reports": reports})
+    except BaseException:
+        code = 70
+        with contextlib.suppress(BaseException):
+            _send({"event": "child-error", "text": traceback.format_exc()})
+    finally:
+        os._exit(code)
+
+
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+) in (?P<func>\S+)')
+
+
+def frames_in(stack: str, files: set[str]) -> list[tuple[str, int, str]]:
+    """The (file, line, function) frames of the dump that lie in `files`, innermost first."""
+    found = []
+    for line in stack.splitlines():
+        match = _FRAME.match(line)
+        if match and match["file"] in files:
+            found.append((match["file"], int(match["line"]), match["func"]))
+    return found

@@ -1,0 +1,144 @@
+"""What the learner reads when a test is stopped, a stub is untouched, or code misbehaves."""
+
+from __future__ import annotations
+
+import linecache
+import traceback
+from pathlib import Path
+
+import pytest
+from _pytest.reports import TestReport
+
+from aiokata import guards, isolation, targets
+
+STATUS = "aiokata_status"
+
+
+def loop_limit(seconds: float) -> str:
+    return (
+        f"Your code was still waiting after {seconds:g} s of loop time. The tests run on a "
+        "virtual clock, so that took no real time: the code waits for something that never "
+        "happens. Likely: a deadlock (an Event nobody sets, a Queue nobody fills or drains, "
+        "a task awaiting itself or a lock it already holds), or a loop that never ends."
+    )
+
+
+def failed_report(
+    item: pytest.Item, message: str, *, status: str = "fail", duration: float = 0.0
+) -> TestReport:
+    return TestReport(
+        nodeid=item.nodeid,
+        location=item.location,
+        keywords=dict.fromkeys(item.keywords, 1),
+        outcome="failed",
+        longrepr=message,
+        when="call",
+        sections=[],
+        duration=duration,
+        user_properties=[*item.user_properties, (STATUS, status)],
+    )
+
+
+def interrupted(exc: BaseException) -> str:
+    return (
+        f"Your code raised {type(exc).__name__}, which stops a whole program: "
+        "an exercise function should return or raise an ordinary exception instead."
+    )
+
+
+def plain_failure(report: TestReport, call: pytest.CallInfo, findings: guards.Findings) -> None:
+    """Trim what pytest would print down to what the learner needs: a failure the test
+    explains (`pytest.fail(..., pytrace=False)`) shows only its message; an untouched stub
+    shows one line saying what to write; an exit from the learner's code says what it did."""
+    excinfo = call.excinfo
+    if excinfo is None:
+        return
+    if excinfo.errisinstance(pytest.fail.Exception) and not excinfo.value.pytrace:
+        report.longrepr = str(excinfo.value.msg)
+    elif excinfo.errisinstance((SystemExit, KeyboardInterrupt)):
+        report.longrepr = interrupted(excinfo.value)
+    elif excinfo.errisinstance(NotImplementedError):
+        frames = [f for f in traceback.extract_tb(excinfo.tb) if f.filename in findings.focus]
+        if frames:
+            frame = frames[-1]
+            detail = str(excinfo.value) or "it still raises NotImplementedError"
+            report.longrepr = (
+                f"{targets.display(Path(frame.filename))}:{frame.lineno}: {frame.name}() is "
+                f"not written yet: {detail}"
+            )
+
+
+def _where(stack: str, path: str) -> str:
+    frames = isolation.frames_in(stack, {path})
+    if not frames:
+        return ""
+    filename, lineno, func = frames[0]
+    code = linecache.getline(filename, lineno).strip()
+    return (
+        f"\nIt was running {targets.display(Path(filename))}, line {lineno}, in {func}:\n    {code}"
+    )
+
+
+def lost_child(outcome: isolation.Outcome, path: str, wall_limit: float) -> tuple[str, str, bool]:
+    """Explain a test whose child never reported: (message, status, broke while importing)."""
+    shown = targets.display(Path(path))
+    importing = outcome.last("importing", "imported")
+    while_importing = importing is not None and importing["event"] == "importing"
+    if outcome.child_error:
+        return (
+            "aiokata could not run this test (an internal error, not your code):\n"
+            + outcome.child_error,
+            "error",
+            False,
+        )
+    if outcome.killed:
+        where = _where(outcome.stack, path)
+        if while_importing:
+            return (
+                f"Importing {shown} did not finish within {wall_limit:g} s of real time, so "
+                f"no test of this exercise could run.{where}\nCode at the top level of the "
+                "file runs as soon as the tests import it; keep loops and waits inside "
+                "functions.",
+                "timeout",
+                True,
+            )
+        swallowed = ""
+        if outcome.saw("loop-limit"):
+            swallowed = (
+                "\nThe test's time limit cancelled your code, but it kept running: something "
+                "caught asyncio.CancelledError and carried on. Never `except BaseException:` "
+                "or `except asyncio.CancelledError:` without re-raising."
+            )
+        return (
+            f"Stopped after {wall_limit:g} s of real time: the test never finished "
+            f"(the tests use a virtual clock, so a correct answer takes milliseconds).{where}"
+            f"{swallowed}\nLikely: a loop that never awaits (`while True:` with no `await` "
+            "inside, or busy-waiting on a flag another task should set), a blocking call "
+            "(time.sleep, input(), a blocking socket), or a `try/except` that swallows every "
+            "error and retries forever.",
+            "timeout",
+            False,
+        )
+    code = outcome.exit_status
+    how = (
+        f"was killed by signal {-code}"
+        if code is not None and code < 0
+        else (f"exited with status {code}")
+    )
+    if while_importing:
+        return (
+            f"The test process {how} while importing {shown}, so no test of this exercise "
+            "could run. Does the top level of the file call sys.exit() or os._exit()?",
+            "error",
+            True,
+        )
+    return (
+        f"The test process {how} before the test finished: your code ended the whole "
+        "program (os._exit(), or a crash) instead of returning or raising an exception.",
+        "error",
+        False,
+    )
+
+
+def import_broken_elsewhere(message: str, nodeid: str) -> str:
+    return f"Not run: {message}\n(first seen in {nodeid})"

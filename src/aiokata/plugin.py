@@ -1,0 +1,320 @@
+"""The pytest plugin: targets, virtual time, isolation and hygiene for every exercise test.
+
+Registered through the `pytest11` entry point, so it is active wherever aiokata is installed;
+it only acts on tests inside an `exercises/NN_slug/` folder of the kit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import gc
+import inspect
+import os
+import re
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from _pytest.reports import TestReport
+from _pytest.runner import runtestprotocol
+
+from aiokata import catalog, guards, isolation, messages, results, targets
+
+EXERCISE = pytest.StashKey[catalog.Exercise]()
+FINDINGS = pytest.StashKey[guards.Findings]()
+CALL_REPORT = pytest.StashKey[TestReport]()
+
+# Real-time budget of one test, and the loop-time budget of a virtual-time test.
+DEFAULT_WALL_LIMIT = 3.0
+DEFAULT_LOOP_LIMIT = 600.0
+
+MARKERS = (
+    "task(n): the lesson's task this test checks (counts toward that task's points)",
+    "allow_blocking: this test means to block the loop (no blocking-call check)",
+    "wall_limit(seconds): real-time budget of the test before it is stopped (default 3)",
+    "loop_limit(seconds): loop-time budget before the test calls it a deadlock (default 600)",
+)
+_SHORT_EXERCISE_ARG = re.compile(
+    r"^(?P<pre>(?:\./)?exercises/)(?P<key>\d{1,2})(?P<post>/?(?:::.*)?)$"
+)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("aiokata", "aiokata: which code the exercise tests run against")
+    group.addoption(
+        "--solutions",
+        action="store_true",
+        help="test the reference solutions in solutions/ instead of your exercises/",
+    )
+    group.addoption(
+        "--submission",
+        metavar="DIR",
+        help="test a submission: DIR is laid out like exercises/ or holds an exercises/ folder",
+    )
+    group.addoption(
+        "--aiokata-report",
+        metavar="PATH",
+        help="write every exercise test's result, with its task, as JSON to PATH",
+    )
+    group.addoption(
+        "--wall-limit",
+        type=float,
+        default=DEFAULT_WALL_LIMIT,
+        metavar="SECONDS",
+        help=f"stop an exercise test after this much real time (default {DEFAULT_WALL_LIMIT})",
+    )
+    group.addoption(
+        "--no-isolation",
+        action="store_true",
+        help="run exercise tests in this process instead of a forked child each "
+        "(an infinite loop that never awaits can then hang the run)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_load_initial_conftests(
+    early_config: pytest.Config, parser: pytest.Parser, args: list[str]
+) -> None:
+    """Let `pytest exercises/03` mean `pytest exercises/03_tasks`."""
+    _reparse_split_options(early_config, args)
+    root = early_config.rootpath
+    renamed: dict[str, str] = {}
+    for index, arg in enumerate(args):
+        match = _SHORT_EXERCISE_ARG.match(arg)
+        if not match:
+            continue
+        try:
+            exercise = catalog.find(root, match["key"])
+        except catalog.CatalogError:
+            return  # the collection reports the broken metadata properly
+        if exercise is not None:
+            renamed[arg] = args[index] = f"{match['pre']}{exercise.name}{match['post']}"
+    if renamed:
+        namespace = early_config.known_args_namespace
+        namespace.file_or_dir = [renamed.get(a, a) for a in namespace.file_or_dir]
+
+
+_VALUE_OPTIONS = ("--submission", "--aiokata-report")
+
+
+def _reparse_split_options(early_config: pytest.Config, args: list[str]) -> None:
+    """pytest finds its rootdir and configuration before plugins add their options, so in
+    `--submission DIR` it takes DIR for a test path and roots the run there. Start again
+    with `--submission=DIR`, which it cannot mistake."""
+    given = list(early_config.invocation_params.args)
+    joined = list(given)
+    for index, arg in enumerate(given[:-1]):
+        if arg in _VALUE_OPTIONS and Path(given[index + 1]).exists():
+            joined[index : index + 2] = [f"{arg}={given[index + 1]}", ""]
+    if joined == given:
+        return
+    joined = [a for a in joined if a]
+    if given != sys.argv[1:]:
+        raise pytest.UsageError(
+            "write these options as --submission=DIR and --aiokata-report=PATH "
+            "when calling pytest from Python"
+        )
+    capture = early_config.pluginmanager.getplugin("capturemanager")
+    if capture is not None:
+        capture.stop_global_capturing()  # or the new process would write into its files
+    sys.stdout.flush()
+    os.execv(sys.executable, [sys.executable, "-m", "pytest", *joined])
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    for marker in MARKERS:
+        config.addinivalue_line("markers", marker)
+    try:
+        catalog.load_catalog(config.rootpath)
+    except catalog.CatalogError as exc:
+        raise pytest.UsageError(f"aiokata: broken exercise metadata: {exc}") from None
+    if config.option.tbstyle == "auto":
+        config.option.tbstyle = "short"  # learners read the test and their line, not pytest
+    solutions = config.getoption("solutions")
+    submission = config.getoption("submission")
+    if solutions and submission:
+        raise pytest.UsageError("choose one of --solutions and --submission, not both")
+    if solutions:
+        targets.set_current(targets.Target("solutions", config.rootpath / "solutions"))
+    elif submission:
+        folder = Path(submission).expanduser().resolve()
+        if not folder.is_dir():
+            raise pytest.UsageError(f"--submission {submission}: no such folder")
+        targets.set_current(targets.Target("submission", targets.submission_base(folder)))
+    else:
+        targets.set_current(targets.LEARNER)
+    config.stash[results.COLLECTOR] = results.Collector(config)
+    config.pluginmanager.register(config.stash[results.COLLECTOR], "aiokata-results")
+
+
+def pytest_report_header(config: pytest.Config) -> str | None:
+    if not (config.rootpath / "exercises").is_dir():
+        return None
+    mode = "isolated (a child process per test)" if _isolated(config) else "in-process"
+    return f"aiokata: testing {targets.current().describe(config.rootpath)}; {mode}"
+
+
+def _isolated(config: pytest.Config) -> bool:
+    return (
+        isolation.available()
+        and not config.getoption("no_isolation")
+        and not config.getoption("usepdb")
+    )
+
+
+def pytest_collection_modifyitems(
+    session: pytest.Session, config: pytest.Config, items: list[pytest.Item]
+) -> None:
+    for item in items:
+        exercise = catalog.exercise_for_path(config.rootpath, item.path)
+        if exercise is None or not isinstance(item, pytest.Function):
+            continue
+        marker = item.get_closest_marker("task")
+        task_id = marker.args[0] if marker and marker.args else None
+        if exercise.task(task_id) is None:
+            raise pytest.UsageError(
+                f"{item.nodeid}: every exercise test needs @pytest.mark.task(N), with N one of "
+                f"the tasks in {exercise.name}/{catalog.METADATA} "
+                f"({', '.join(str(t.id) for t in exercise.tasks)})"
+            )
+        item.stash[EXERCISE] = exercise
+        if item.get_closest_marker("looptime") is None:
+            item.add_marker(pytest.mark.looptime)
+        item.fixturenames.append("_aiokata_hygiene")
+        if inspect.iscoroutinefunction(item.obj):
+            item.obj = _with_loop_limit(item.obj, _loop_limit(item))
+
+
+def _virtual(item: pytest.Item) -> bool:
+    marker = item.get_closest_marker("looptime")
+    return not (marker and marker.args and not marker.args[0])
+
+
+def _wall_limit(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("wall_limit")
+    return float(marker.args[0]) if marker else item.config.getoption("wall_limit")
+
+
+def _loop_limit(item: pytest.Item) -> float:
+    marker = item.get_closest_marker("loop_limit")
+    if marker:
+        return float(marker.args[0])
+    # In real time the loop budget must end before the process is stopped.
+    return DEFAULT_LOOP_LIMIT if _virtual(item) else max(_wall_limit(item) - 1.0, 0.5)
+
+
+def _with_loop_limit(test, seconds: float):
+    """Fail a test whose code waits forever (a deadlock) once `seconds` of loop time pass:
+    under virtual time that costs no real time at all."""
+
+    @functools.wraps(test)
+    async def limited(*args, **kwargs):
+        loop = asyncio.get_running_loop()
+        warn = loop.call_later(seconds, functools.partial(isolation.note, "loop-limit"))
+        try:
+            async with asyncio.timeout(seconds) as scope:
+                return await test(*args, **kwargs)
+        except TimeoutError:
+            if not scope.expired():
+                raise
+        finally:
+            warn.cancel()
+        pytest.fail(messages.loop_limit(seconds), pytrace=False)  # outside: no chained traceback
+
+    return limited
+
+
+@pytest.fixture
+async def _aiokata_hygiene(request: pytest.FixtureRequest) -> Iterator[None]:
+    findings = request.node.stash.get(FINDINGS, None)
+    if findings is None:
+        yield
+        return
+    loop = asyncio.get_running_loop()
+    findings.loop = loop
+    findings.tasks_before = set(asyncio.all_tasks(loop))
+    loop.set_exception_handler(findings.on_loop_error)
+    yield
+    leftover = [t for t in findings.leftover if not t.done()]
+    for task in leftover:
+        task.cancel()
+    if leftover:
+        # Bounded: a task that swallows its cancellation must not hang the teardown.
+        await asyncio.wait(leftover, timeout=0.5)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Iterator[TestReport]:
+    report: TestReport = yield
+    findings = item.stash.get(FINDINGS, None)
+    if findings is None or call.when != "call":
+        return report
+    gc.collect()  # surfaces coroutines never awaited and task errors never retrieved
+    findings.collect_leftovers()
+    problems = findings.problems()
+    if report.passed and problems:
+        report.outcome = "failed"
+        report.longrepr = "\n\n".join(problems)
+    elif report.failed:
+        messages.plain_failure(report, call, findings)
+        extra = [p for p in problems if p not in str(report.longrepr)]
+        if extra:
+            report.sections.append(("aiokata also noticed", "\n\n".join(extra)))
+    return report
+
+
+def _findings_for(item: pytest.Item) -> guards.Findings:
+    exercise = item.stash[EXERCISE]
+    path = targets.current().module_path(exercise)
+    return guards.Findings(
+        focus={str(path)},
+        allow_blocking=item.get_closest_marker("allow_blocking") is not None,
+    )
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
+    if EXERCISE not in item.stash:
+        return None
+    findings = _findings_for(item)
+    item.stash[FINDINGS] = findings
+    if not _isolated(item.config):
+        with guards.guarded(findings):
+            runtestprotocol(item, nextitem=nextitem, log=True)
+        return True
+    item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+    for report in _run_isolated(item, findings):
+        item.ihook.pytest_runtest_logreport(report=report)
+    item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    return True
+
+
+_broken_imports: dict[str, str] = {}
+
+
+def _run_isolated(item: pytest.Item, findings: guards.Findings) -> list[TestReport]:
+    config = item.config
+    path = str(targets.current().module_path(item.stash[EXERCISE]))
+    if path in _broken_imports:
+        return [messages.failed_report(item, _broken_imports[path], status="error")]
+
+    def child() -> list[dict]:
+        with guards.guarded(findings):
+            try:
+                reports = runtestprotocol(item, log=False, nextitem=None)
+            except (KeyboardInterrupt, SystemExit) as exc:
+                reports = [messages.failed_report(item, messages.interrupted(exc))]
+        return [config.hook.pytest_report_to_serializable(config=config, report=r) for r in reports]
+
+    outcome = isolation.run_forked(child, _wall_limit(item))
+    if outcome.reports is not None:
+        return [
+            config.hook.pytest_report_from_serializable(config=config, data=data)
+            for data in outcome.reports
+        ]
+    message, status, import_broken = messages.lost_child(outcome, path, _wall_limit(item))
+    if import_broken:
+        _broken_imports[path] = messages.import_broken_elsewhere(message, item.nodeid)
+    return [messages.failed_report(item, message, status=status, duration=outcome.wall)]

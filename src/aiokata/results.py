@@ -1,0 +1,137 @@
+"""Per-test and per-task results of exercise tests: a JSON report and a terminal summary."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import pytest
+from _pytest.reports import TestReport
+
+from aiokata import catalog, messages, targets
+
+COLLECTOR = pytest.StashKey["Collector"]()
+MESSAGE_LIMIT = 4000
+OUTPUT_LIMIT = 4000
+REPORT_VERSION = 1
+
+
+def _truncate(text: str, limit: int) -> str:
+    return (
+        text
+        if len(text) <= limit
+        else text[:limit] + f"\n... ({len(text) - limit} more characters)"
+    )
+
+
+@dataclass
+class TestResult:
+    nodeid: str
+    exercise: str
+    task: int
+    status: str = "pass"  # pass, fail, error, timeout, skip
+    message: str = ""
+    output: str = ""
+    duration: float = 0.0
+
+
+def _rank(status: str) -> int:
+    return ["pass", "skip", "fail", "error", "timeout"].index(status)
+
+
+class Collector:
+    """Registered as a plugin by aiokata's pytest_configure."""
+
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+        self.results: dict[str, TestResult] = {}
+
+    def pytest_runtest_logreport(self, report: TestReport) -> None:
+        result = self.results.get(report.nodeid)
+        if result is None:
+            return
+        result.duration += report.duration
+        status = "pass"
+        if report.skipped:
+            status = "skip"
+        elif report.failed:
+            status = "fail" if report.when == "call" else "error"
+            status = dict(report.user_properties).get(messages.STATUS, status)
+        if _rank(status) > _rank(result.status):
+            result.status = status
+            result.message = _truncate(report.longreprtext, MESSAGE_LIMIT)
+        output = "".join(content for _, content in report.sections)
+        if output:
+            result.output = _truncate(result.output + output, OUTPUT_LIMIT)
+
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        from aiokata.plugin import EXERCISE
+
+        for item in session.items:
+            exercise = item.stash.get(EXERCISE, None)
+            if exercise is not None:
+                task = item.get_closest_marker("task").args[0]
+                self.results[item.nodeid] = TestResult(item.nodeid, exercise.name, task)
+
+    def by_exercise(self) -> dict[str, list[TestResult]]:
+        grouped: dict[str, list[TestResult]] = {}
+        for result in self.results.values():
+            grouped.setdefault(result.exercise, []).append(result)
+        return grouped
+
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        path = self.config.getoption("aiokata_report")
+        if not path:
+            return
+        target = targets.current()
+        payload = {
+            "version": REPORT_VERSION,
+            "target": {"kind": target.kind, "base": str(target.base) if target.base else None},
+            "tests": [asdict(r) for r in self.results.values()],
+        }
+        write_atomically(Path(path), json.dumps(payload, indent=1))
+
+    def pytest_terminal_summary(self, terminalreporter) -> None:
+        root = self.config.rootpath
+        grouped = self.by_exercise()
+        if not grouped:
+            return
+        write = terminalreporter.write_line
+        terminalreporter.section("aiokata: progress by task")
+        for name, tests in grouped.items():
+            exercise = catalog.find(root, name)
+            if exercise is None:
+                continue
+            ran = [t for t in tests if t.status != "skip"]
+            done = all(t.status == "pass" for t in ran) and ran
+            write(f"{exercise.number:02d} {exercise.title}: {'done' if done else 'not yet'}")
+            for task in exercise.tasks:
+                mine = [t for t in tests if t.task == task.id]
+                passed = sum(t.status == "pass" for t in mine)
+                mark = "ok  " if mine and passed == len(mine) else "todo"
+                write(
+                    f"  [{mark}] task {task.id}: {task.title} ({passed}/{len(mine)} tests)",
+                    green=mark == "ok  ",
+                    red=mark != "ok  " and bool(mine),
+                )
+            if not done and targets.current().kind == "learner":
+                lesson = targets.display(exercise.folder / "README.md")
+                write(
+                    f"  The lesson: {lesson}; your file: "
+                    f"{targets.display(targets.current().module_path(exercise))}"
+                )
+
+
+def write_atomically(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise

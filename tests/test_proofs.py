@@ -1,0 +1,81 @@
+"""Every exercise proves its tests right: the stub fails, the solution passes, each wrong
+solution in tests/proofs fails exactly the tasks it gets wrong, each other right one passes."""
+
+from pathlib import Path
+
+import pytest
+
+from aiokata import catalog, proofs
+
+KIT = Path(__file__).resolve().parents[1]
+EXERCISES = [e.name for e in catalog.load_catalog(KIT)]
+PROOFS = proofs.load_proofs(KIT)
+WRONG = [p for p in PROOFS if p.kind == "wrong"]
+RIGHT = [p for p in PROOFS if p.kind == "right"]
+
+
+@pytest.fixture(scope="session")
+def results(request: pytest.FixtureRequest, tmp_path_factory) -> dict[str, list[dict]]:
+    wanted = {name for item in request.session.items for name in EXERCISES if name in item.nodeid}
+    return proofs.run_all(KIT, tmp_path_factory.mktemp("proofs"), only=wanted or None)
+
+
+def _summary(tests: list[dict]) -> str:
+    return "\n".join(f"  task {t['task']} {t['status']}: {t['nodeid']}" for t in tests)
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_every_exercise_has_enough_proofs(name: str) -> None:
+    mine = [p for p in PROOFS if p.exercise == name]
+    assert sum(p.kind == "wrong" for p in mine) >= 3, f"{name}: needs at least 3 wrong solutions"
+    assert sum(p.kind == "right" for p in mine) >= 1, f"{name}: needs another right solution"
+    exercise = catalog.find(KIT, name)
+    for proof in mine:
+        assert proof.file.is_file(), f"{proof.id}: missing file"
+        for task in proof.fails:
+            assert exercise.task(task), f"{proof.id}: no task {task} in {name}"
+        if proof.kind == "wrong":
+            assert proof.fails and proof.says, f"{proof.id}: say which tasks fail and why"
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_stub_fails_every_test_saying_what_to_write(name: str, results) -> None:
+    tests = results.get(f"stub/{name}")
+    assert tests, f"{name}: the stub run reported no tests"
+    for test in tests:
+        assert test["status"] == "fail", f"{test['nodeid']}: the stub got {test['status']}"
+        assert "is not written yet" in test["message"], (
+            f"{test['nodeid']}: the stub's failure should say what to write, got:\n"
+            f"{test['message']}"
+        )
+
+
+@pytest.mark.parametrize("name", EXERCISES)
+def test_solution_passes_every_test(name: str, results) -> None:
+    tests = results.get(f"solution/{name}")
+    assert tests, f"{name}: the solution run reported no tests"
+    failed = [t for t in tests if t["status"] != "pass"]
+    assert not failed, "\n\n".join(f"{t['nodeid']}: {t['message']}" for t in failed)
+
+
+@pytest.mark.parametrize("proof", WRONG, ids=[p.id for p in WRONG])
+def test_wrong_solution_fails_the_task_it_gets_wrong(proof: proofs.Proof, results) -> None:
+    tests = results.get(proof.id)
+    assert tests, f"{proof.id}: no results"
+    failing = proofs.failing_tasks(tests)
+    assert failing == set(proof.fails), (
+        f"{proof.id} ({proof.why}) should fail tasks {sorted(proof.fails)} and pass the rest; "
+        f"failing: {sorted(failing)}\n{_summary(tests)}"
+    )
+    messages = [t["message"] for t in tests if t["status"] != "pass"]
+    assert any(proof.says.lower() in m.lower() for m in messages), (
+        f"{proof.id}: no failure says {proof.says!r}; they said:\n" + "\n---\n".join(messages)
+    )
+
+
+@pytest.mark.parametrize("proof", RIGHT, ids=[p.id for p in RIGHT])
+def test_other_right_solution_passes(proof: proofs.Proof, results) -> None:
+    tests = results.get(proof.id)
+    assert tests, f"{proof.id}: no results"
+    failed = [t for t in tests if t["status"] != "pass"]
+    assert not failed, "\n\n".join(f"{t['nodeid']}: {t['message']}" for t in failed)
