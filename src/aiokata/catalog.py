@@ -122,7 +122,9 @@ def load_catalog(root: Path) -> tuple[Exercise, ...]:
     base = root / "exercises"
     if not base.is_dir():
         return ()
-    folders = sorted(p for p in base.iterdir() if p.is_dir() and FOLDER.match(p.name))
+    # A folder without metadata is an exercise still being written: not in the catalogue yet
+    # (the kit's own tests flag any that are committed that way).
+    folders = sorted(p for p in base.iterdir() if FOLDER.match(p.name) and (p / METADATA).is_file())
     exercises = tuple(load_exercise(folder) for folder in folders)
     numbers = [e.number for e in exercises]
     if len(set(numbers)) != len(numbers):

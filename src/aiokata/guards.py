@@ -38,6 +38,7 @@ class Findings:
     leftover: list[asyncio.Task] = field(default_factory=list)
     loop: asyncio.AbstractEventLoop | None = None
     tasks_before: set[asyncio.Task] = field(default_factory=set)
+    loop_elapsed: float | None = None  # loop time the test's body took
 
     def where(self, frames: list[tuple[str, int, str]]) -> str:
         """`(tasks.py, line 12, in run_all)` for the innermost frame in the target's file."""

@@ -12,6 +12,7 @@ from _pytest.reports import TestReport
 from aiokata import guards, isolation, targets
 
 STATUS = "aiokata_status"
+NOTES = "aiokata also noticed"  # the report section for hygiene notes on a failed test
 
 
 def loop_limit(seconds: float) -> str:
@@ -101,6 +102,15 @@ def lost_child(outcome: isolation.Outcome, path: str, wall_limit: float) -> tupl
                 "functions.",
                 "timeout",
                 True,
+            )
+        if outcome.saw("called"):
+            return (
+                f"The test itself finished, but cleaning up after it did not, within "
+                f"{wall_limit:g} s of real time: a task your code started would not stop when "
+                "it was cancelled. Something in it catches asyncio.CancelledError (or "
+                f"BaseException) and carries on; let the cancellation through.{where}",
+                "timeout",
+                False,
             )
         swallowed = ""
         if outcome.saw("loop-limit"):

@@ -29,6 +29,8 @@ CALL_REPORT = pytest.StashKey[TestReport]()
 # Real-time budget of one test, and the loop-time budget of a virtual-time test.
 DEFAULT_WALL_LIMIT = 3.0
 DEFAULT_LOOP_LIMIT = 600.0
+SECTION_LIMIT = 64_000  # characters of captured output kept per report section
+LOOP_TIME = "aiokata_loop_time"  # a report property: loop time the test's body simulated
 
 MARKERS = (
     "task(n): the lesson's task this test checks (counts toward that task's points)",
@@ -185,6 +187,10 @@ def pytest_collection_modifyitems(
         item.fixturenames.append("_aiokata_hygiene")
         if inspect.iscoroutinefunction(item.obj):
             item.obj = _with_loop_limit(item.obj, _loop_limit(item))
+        if not _isolated(config) and config.pluginmanager.hasplugin("timeout"):
+            # Without a child process to kill, pytest-timeout is the last resort: it may end
+            # the run, but it will not hang forever.
+            item.add_marker(pytest.mark.timeout(max(10.0, 3 * _wall_limit(item))))
 
 
 def _virtual(item: pytest.Item) -> bool:
@@ -213,6 +219,7 @@ def _with_loop_limit(test, seconds: float):
     async def limited(*args, **kwargs):
         loop = asyncio.get_running_loop()
         warn = loop.call_later(seconds, functools.partial(isolation.note, "loop-limit"))
+        started = loop.time()
         try:
             async with asyncio.timeout(seconds) as scope:
                 return await test(*args, **kwargs)
@@ -221,6 +228,9 @@ def _with_loop_limit(test, seconds: float):
                 raise
         finally:
             warn.cancel()
+            findings = guards.current()
+            if findings is not None:
+                findings.loop_elapsed = loop.time() - started  # virtual while looptime is on
         pytest.fail(messages.loop_limit(seconds), pytrace=False)  # outside: no chained traceback
 
     return limited
@@ -251,6 +261,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     findings = item.stash.get(FINDINGS, None)
     if findings is None or call.when != "call":
         return report
+    isolation.note("called")
+    if findings.loop_elapsed is not None and _virtual(item):
+        report.user_properties.append((LOOP_TIME, findings.loop_elapsed))
     gc.collect()  # surfaces coroutines never awaited and task errors never retrieved
     findings.collect_leftovers()
     problems = findings.problems()
@@ -261,7 +274,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         messages.plain_failure(report, call, findings)
         extra = [p for p in problems if p not in str(report.longrepr)]
         if extra:
-            report.sections.append(("aiokata also noticed", "\n\n".join(extra)))
+            report.sections.append((messages.NOTES, "\n\n".join(extra)))
     return report
 
 
@@ -306,6 +319,8 @@ def _run_isolated(item: pytest.Item, findings: guards.Findings) -> list[TestRepo
                 reports = runtestprotocol(item, log=False, nextitem=None)
             except (KeyboardInterrupt, SystemExit) as exc:
                 reports = [messages.failed_report(item, messages.interrupted(exc))]
+        for report in reports:  # a flood of output must not flood the pipe and the parent
+            report.sections = [(t, results.truncate(c, SECTION_LIMIT)) for t, c in report.sections]
         return [config.hook.pytest_report_to_serializable(config=config, report=r) for r in reports]
 
     outcome = isolation.run_forked(child, _wall_limit(item))

@@ -19,7 +19,7 @@ OUTPUT_LIMIT = 4000
 REPORT_VERSION = 1
 
 
-def _truncate(text: str, limit: int) -> str:
+def truncate(text: str, limit: int) -> str:
     return (
         text
         if len(text) <= limit
@@ -36,6 +36,7 @@ class TestResult:
     message: str = ""
     output: str = ""
     duration: float = 0.0
+    loop_time: float = 0.0  # virtual seconds the test simulated (0 for real-time tests)
 
 
 def _rank(status: str) -> int:
@@ -54,18 +55,21 @@ class Collector:
         if result is None:
             return
         result.duration += report.duration
+        result.loop_time += dict(report.user_properties).get("aiokata_loop_time", 0.0)
         status = "pass"
         if report.skipped:
             status = "skip"
         elif report.failed:
             status = "fail" if report.when == "call" else "error"
             status = dict(report.user_properties).get(messages.STATUS, status)
+        notes = [text for title, text in report.sections if title == messages.NOTES]
         if _rank(status) > _rank(result.status):
             result.status = status
-            result.message = _truncate(report.longreprtext, MESSAGE_LIMIT)
-        output = "".join(content for _, content in report.sections)
+            text = "\n\n".join([report.longreprtext, *notes])
+            result.message = truncate(text, MESSAGE_LIMIT)
+        output = "".join(text for title, text in report.sections if title != messages.NOTES)
         if output:
-            result.output = _truncate(result.output + output, OUTPUT_LIMIT)
+            result.output = truncate(result.output + output, OUTPUT_LIMIT)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         from aiokata.plugin import EXERCISE
@@ -110,6 +114,8 @@ class Collector:
             write(f"{exercise.number:02d} {exercise.title}: {'done' if done else 'not yet'}")
             for task in exercise.tasks:
                 mine = [t for t in tests if t.task == task.id]
+                if not mine:
+                    continue  # deselected in this run
                 passed = sum(t.status == "pass" for t in mine)
                 mark = "ok  " if mine and passed == len(mine) else "todo"
                 write(

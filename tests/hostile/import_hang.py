@@ -1,0 +1,3 @@
+# Hangs while the module is imported.
+while True:
+    pass

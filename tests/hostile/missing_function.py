@@ -1,0 +1,2 @@
+# Deletes a function the tests call.
+del fetch_all

@@ -1,0 +1,3 @@
+# A syntax error.
+async def fetch_all(fetch, urls:
+    return []

@@ -1,0 +1,114 @@
+"""The contract's commands, run as a user would: in a separate process, from the kit's root."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from aiokata import catalog, runner
+
+KIT = Path(__file__).resolve().parents[1]
+EXERCISES = catalog.load_catalog(KIT)
+FIRST = EXERCISES[0]
+TASKS = catalog.find(KIT, 3)
+
+
+def pytest_cli(*args: str) -> subprocess.CompletedProcess:
+    """`pytest ARGS` exactly as typed in a shell at the kit's root."""
+    env = {**os.environ, "COLUMNS": "200", "PYTHONDONTWRITEBYTECODE": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider"],
+        cwd=KIT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+
+
+def copy_solutions(folder: Path, exercises=EXERCISES) -> None:
+    for exercise in exercises:
+        target = folder / exercise.name / exercise.module_file
+        target.parent.mkdir(parents=True)
+        shutil.copyfile(KIT / "solutions" / exercise.name / exercise.module_file, target)
+
+
+def test_the_number_alone_runs_the_stub_and_every_test_fails_saying_what_to_write():
+    done = pytest_cli("exercises/03")
+    assert done.returncode == 1, done.stdout
+    failed = [line for line in done.stdout.splitlines() if line.startswith("FAILED ")]
+    assert failed and all("is not written yet" in line for line in failed), done.stdout
+    assert done.stdout.splitlines()[-1].split()[1:3] == [str(len(failed)), "failed"]
+    assert "your code in exercises/" in done.stdout
+    assert "The lesson: exercises/03_tasks/README.md" in done.stdout
+
+
+def test_folder_name_and_number_select_the_same_tests():
+    by_number = pytest_cli("exercises/03", "--collect-only", "-q")
+    by_folder = pytest_cli("exercises/03_tasks", "--collect-only", "-q")
+    assert by_number.returncode == by_folder.returncode == 0, by_number.stdout
+    assert by_number.stdout == by_folder.stdout
+    assert "test_tasks.py::" in by_number.stdout
+
+
+def test_solutions_flag_passes():
+    done = pytest_cli("--solutions", "exercises/03")
+    assert done.returncode == 0, done.stdout
+    assert "reference solutions" in done.stdout
+
+
+@pytest.mark.parametrize("nested", [False, True], ids=["like-exercises", "repo-root"])
+def test_submission_in_either_layout(tmp_path: Path, nested: bool):
+    copy_solutions(tmp_path / "exercises" if nested else tmp_path, [TASKS])
+    done = pytest_cli("--submission", str(tmp_path), "exercises/03")  # the split form, as typed
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert f"the submission in {tmp_path}" in done.stdout.replace(
+        os.path.relpath(tmp_path, KIT), str(tmp_path)
+    )
+
+
+def test_a_broken_exercise_does_not_stop_the_others(tmp_path: Path):
+    copy_solutions(tmp_path)
+    broken = tmp_path / FIRST.name / FIRST.module_file
+    broken.write_text(broken.read_text() + "\ndef oops(:\n")
+    names = [e.name for e in EXERCISES]
+    code, tests, output = runner.run_exercises(KIT, names, submission=tmp_path)
+    assert code == 1, output
+    for test in tests:
+        if test["exercise"] == FIRST.name:
+            assert test["status"] == "fail"
+            assert "has a syntax error on line" in test["message"], test["message"]
+        else:
+            assert test["status"] == "pass", test
+    assert {t["exercise"] for t in tests} == set(names)
+
+
+def test_a_submission_cannot_bring_its_own_tests_or_conftest(tmp_path: Path):
+    exercise = tmp_path / TASKS.name
+    exercise.mkdir()
+    shutil.copyfile(TASKS.folder / TASKS.module_file, exercise / TASKS.module_file)  # the stub
+    (exercise / TASKS.test_file.name).write_text("def test_everything():\n    pass\n")
+    (tmp_path / "conftest.py").write_text(
+        "import pytest\n\n@pytest.hookimpl(wrapper=True)\n"
+        "def pytest_runtest_makereport(item, call):\n"
+        "    report = yield\n    report.outcome = 'passed'\n    return report\n"
+    )
+    (exercise / "conftest.py").write_text((tmp_path / "conftest.py").read_text())
+    code, tests, output = runner.run_exercises(KIT, [TASKS.name], submission=tmp_path)
+    assert code == 1, output
+    assert tests and all(t["status"] == "fail" for t in tests), output
+
+
+def test_solutions_and_submission_together_is_a_usage_error(tmp_path: Path):
+    done = pytest_cli("--solutions", f"--submission={tmp_path}", "exercises/03")
+    assert done.returncode == 4
+    assert "choose one of --solutions and --submission" in done.stderr
+
+
+def test_a_missing_submission_folder_is_a_usage_error():
+    done = pytest_cli("--submission=/no/such/folder", "exercises/03")
+    assert done.returncode == 4
+    assert "no such folder" in done.stderr

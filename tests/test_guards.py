@@ -1,0 +1,94 @@
+"""The hang and hygiene guards, each proven with a planted bad submission.
+
+Each file in tests/hostile/ is appended to exercise 03's reference solution (so it replaces
+one function, or breaks the module) and run as a submission. It must fail the hanging or
+misbehaving test with a message that says what happened, within the wall limit, and the run
+must go on to the next test, which passes.
+"""
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from aiokata import runner
+
+KIT = Path(__file__).resolve().parents[1]
+HOSTILE = KIT / "tests" / "hostile"
+WALL_LIMIT = 1.5
+# The first test calls fetch_all (the planted function); the second does not.
+SELECTED = "test_three_one_second_fetches_take_one_second or test_report_with_no_failures"
+
+# file: (status of the fetch_all test, words its message must contain, the rest still passes)
+EXPECTED = {
+    "spin": ("timeout", ["Stopped after 1.5 s", "while True:"], True),
+    "blocking_sleep": ("fail", ["time.sleep(1) was called on the event loop's thread"], True),
+    "deadlock": ("fail", ["still waiting after 600 s of loop time", "deadlock"], True),
+    "swallowed_cancellation": ("timeout", ["Stopped after", "caught asyncio.CancelledError"], True),
+    "retry_forever": ("timeout", ["Stopped after", "It was running", "tasks.py"], True),
+    "import_hang": ("timeout", ["did not finish within 1.5 s", "in <module>"], False),
+    "import_exit": ("error", ["exited with status 3 while importing"], False),
+    "os_exit": ("error", ["ended the whole program"], True),
+    "sys_exit": ("fail", ["SystemExit", "stops a whole program"], True),
+    "keyboard_interrupt": ("fail", ["KeyboardInterrupt", "stops a whole program"], True),
+    "never_awaited": ("fail", ["fetch() was created but never awaited", "line"], True),
+    "leaked_task": ("fail", ["left 1 task(s) still running", "sleep()"], True),
+    "lost_exception": ("fail", ["never retrieved", "lost in a background task"], True),
+    "busy_wait": ("fail", ["held the event loop for", "without reaching an `await`"], True),
+    "stubborn_task": ("timeout", ["would not stop when it was cancelled"], True),
+    "syntax_error": ("fail", ["has a syntax error on line", "async def fetch_all"], False),
+    "import_error": ("fail", ["ModuleNotFoundError while being imported"], False),
+    "missing_function": ("fail", ["has no `fetch_all`"], True),
+}
+
+
+@pytest.fixture(scope="session")
+def hostile_runs(tmp_path_factory) -> dict[str, tuple[list[dict], str]]:
+    solution = (KIT / "solutions" / "03_tasks" / "tasks.py").read_text()
+    scratch = tmp_path_factory.mktemp("hostile")
+
+    def run(name: str) -> tuple[str, tuple[list[dict], str]]:
+        folder = scratch / name
+        (folder / "03_tasks").mkdir(parents=True)
+        planted = (HOSTILE / f"{name}.py").read_text()
+        (folder / "03_tasks" / "tasks.py").write_text(f"{solution}\n\n{planted}")
+        _, tests, output = runner.run_exercises(
+            KIT,
+            ["03_tasks"],
+            submission=folder,
+            extra=(f"--wall-limit={WALL_LIMIT}", "-k", SELECTED),
+            timeout=120,
+        )
+        return name, (tests, output)
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        return dict(pool.map(run, sorted(EXPECTED)))
+
+
+def test_every_planted_file_has_an_expectation() -> None:
+    assert sorted(p.stem for p in HOSTILE.glob("*.py")) == sorted(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_planted_misbehaviour_fails_with_a_clear_message(name: str, hostile_runs) -> None:
+    status, words, rest_passes = EXPECTED[name]
+    tests, output = hostile_runs[name]
+    assert len(tests) == 2, f"{name}: expected two tests to be reported\n{output}"
+    planted, other = tests
+    assert "three_one_second" in planted["nodeid"]
+    assert planted["status"] == status, f"{name}: {planted['status']}\n{planted['message']}"
+    for word in words:
+        assert word in planted["message"], f"{name}: {word!r} not in:\n{planted['message']}"
+    # The run went on: the next test ran and got its own verdict.
+    if rest_passes:
+        assert other["status"] == "pass", other["message"]
+    else:  # a module that cannot be imported fails every test of its exercise
+        assert other["status"] in ("fail", "error"), other["message"]
+    # Stopped by the wall limit, not left to hang (a loose bound: 1.5 s plus process start).
+    assert planted["duration"] < 10
+
+
+def test_a_module_that_hangs_on_import_costs_one_wall_limit_not_one_per_test(hostile_runs):
+    tests, _ = hostile_runs["import_hang"]
+    assert tests[1]["message"].startswith("Not run:"), tests[1]["message"]
+    assert tests[1]["duration"] < 0.5
