@@ -1,0 +1,138 @@
+"""Where the learner stands, from real test results, cached by the content of their files."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from aiokata import catalog, runner
+from aiokata.state import ExerciseRecord, State
+
+STUBS = Path(__file__).resolve().parent / "stubs"
+
+
+class ProgressError(Exception):
+    """The tests could not be run at all (not a failing test: a broken setup)."""
+
+
+def learner_file(exercise: catalog.Exercise) -> Path:
+    return exercise.folder / exercise.module_file
+
+
+def pristine_stub(exercise: catalog.Exercise) -> Path:
+    """The untouched stub, kept in the package so `reset` can always restore it."""
+    return STUBS / exercise.name / exercise.module_file
+
+
+def solution_file(kit: Path, exercise: catalog.Exercise) -> Path:
+    return kit / "solutions" / exercise.name / exercise.module_file
+
+
+def untouched(exercise: catalog.Exercise) -> bool:
+    try:
+        return learner_file(exercise).read_bytes() == pristine_stub(exercise).read_bytes()
+    except FileNotFoundError:
+        return False
+
+
+def digest(exercise: catalog.Exercise) -> str:
+    """Changes whenever the learner's file or the exercise's tests or metadata change."""
+    sha = hashlib.sha256()
+    for file in (learner_file(exercise), exercise.test_file, exercise.folder / catalog.METADATA):
+        sha.update(file.name.encode())
+        sha.update(file.read_bytes() if file.exists() else b"<missing>")
+    return sha.hexdigest()
+
+
+@dataclass
+class Standing:
+    exercise: catalog.Exercise
+    record: ExerciseRecord | None  # None: untouched stub, nothing run
+    started: bool
+
+    @property
+    def done(self) -> bool:
+        return self.record is not None and self.record.done
+
+    @property
+    def label(self) -> str:
+        if self.done:
+            return "done"
+        if not self.started:
+            return "not started"
+        passed = len(self.record.tasks_passed) if self.record else 0
+        return f"in progress ({passed}/{len(self.exercise.tasks)} tasks)"
+
+
+def record_from(exercise: catalog.Exercise, tests: list[dict], file_digest: str) -> ExerciseRecord:
+    passed_tasks = [
+        task.id
+        for task in exercise.tasks
+        if (mine := [t for t in tests if t["task"] == task.id])
+        and all(t["status"] == "pass" for t in mine)
+    ]
+    failures = [t for t in tests if t["status"] != "pass"]
+    return ExerciseRecord(
+        digest=file_digest,
+        tasks_passed=passed_tasks,
+        tasks_total=len(exercise.tasks),
+        tests_passed=sum(t["status"] == "pass" for t in tests),
+        tests_total=len(tests),
+        first_failure=failures[0]["message"] if failures else "",
+        first_failure_test=failures[0]["nodeid"] if failures else "",
+    )
+
+
+def refresh(
+    kit: Path, exercises: list[catalog.Exercise], state: State, force: bool = False
+) -> list[Standing]:
+    """Standings for `exercises`, running the tests of those whose files changed."""
+    stale = []
+    for exercise in exercises:
+        if untouched(exercise):
+            state.results.pop(exercise.name, None)
+            continue
+        record = state.results.get(exercise.name)
+        if force or record is None or record.digest != digest(exercise):
+            stale.append(exercise)
+    if stale:
+        digests = {e.name: digest(e) for e in stale}
+        code, tests, output = runner.run_exercises(kit, [e.name for e in stale])
+        if not tests and code not in (0, 1):
+            tail = "\n".join(output.strip().splitlines()[-5:])
+            raise ProgressError(f"the tests could not run (pytest exit code {code}):\n{tail}")
+        for exercise in stale:
+            mine = [t for t in tests if t["exercise"] == exercise.name]
+            state.results[exercise.name] = record_from(exercise, mine, digests[exercise.name])
+    return [
+        Standing(e, None if untouched(e) else state.results.get(e.name), not untouched(e))
+        for e in exercises
+    ]
+
+
+def backup_folder(kit: Path, exercise: catalog.Exercise) -> Path:
+    return kit / ".aiokata" / "backups" / exercise.name
+
+
+def backup(kit: Path, exercise: catalog.Exercise) -> Path:
+    """Copy the learner's file aside under a timestamped name; returns the copy's path."""
+    folder = backup_folder(kit, exercise)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%dT%H%M%S")
+    target = folder / f"{Path(exercise.module_file).stem}-{stamp}.py"
+    counter = 1
+    while target.exists():
+        counter += 1
+        target = folder / f"{Path(exercise.module_file).stem}-{stamp}-{counter}.py"
+    shutil.copy2(learner_file(exercise), target)
+    return target
+
+
+def backups(kit: Path, exercise: catalog.Exercise) -> list[Path]:
+    folder = backup_folder(kit, exercise)
+    if not folder.is_dir():
+        return []
+    return sorted(folder.glob("*.py"), key=lambda p: p.stat().st_mtime_ns)
