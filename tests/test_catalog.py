@@ -132,3 +132,17 @@ def test_broken_metadata_stops_pytest_with_a_clear_error(tmp_path: Path):
     )
     assert done.returncode == 4
     assert "broken exercise metadata" in done.stderr and "07_demo" in done.stderr
+
+
+@pytest.mark.parametrize("exercise", EXERCISES, ids=lambda e: e.name)
+def test_the_package_keeps_an_exact_copy_of_every_stub(exercise: catalog.Exercise):
+    # `aiokata reset` restores from this copy; an author who edits a stub must update both.
+    from aiokata import progress
+
+    pristine = progress.pristine_stub(exercise)
+    mine = f"exercises/{exercise.name}/{exercise.module_file}"
+    assert pristine.is_file(), f"copy {mine} to {pristine}"
+    assert pristine.read_bytes() == progress.learner_file(exercise).read_bytes(), (
+        f"{pristine} differs from exercises/{exercise.name}/{exercise.module_file}: an author "
+        "changed one without the other (or this checkout's exercise has been worked on)"
+    )

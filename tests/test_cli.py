@@ -33,7 +33,7 @@ def kit(tmp_path: Path) -> Path:
 
 
 def aiokata(kit: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, "COLUMNS": "200", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run(
         [*AIOKATA, *args],
         cwd=kit,
@@ -92,7 +92,7 @@ def test_a_half_done_exercise_is_in_progress(kit: Path):
     last = max(stub.rfind("\nasync def "), stub.rfind("\ndef "))
     mine.write_text(mine.read_text() + "\n\n" + stub[last:])
     listing = aiokata(kit, "list")
-    assert "in progress (" in listing.stdout, listing.stdout
+    assert "in progress, " in listing.stdout, listing.stdout
 
 
 def test_check_with_a_broken_file_says_so_and_fails(kit: Path):
@@ -205,3 +205,21 @@ def test_watch_reruns_on_save_moves_on_and_answers_keys(kit: Path):
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
         os.close(fd)
+
+
+def test_watch_without_a_terminal_takes_keys_as_lines(kit: Path):
+    watcher = subprocess.Popen(
+        [*AIOKATA, "watch", str(FIRST.number)],
+        cwd=kit,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        out, _ = watcher.communicate("l\nq\n", timeout=120)
+    finally:
+        watcher.kill()
+    assert watcher.returncode == 0, out
+    assert "(+Enter)" in out and "not yet" in out
+    assert f"{FIRST.number:02d}  {FIRST.title}" in out  # the list, printed by the l key

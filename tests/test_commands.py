@@ -18,7 +18,7 @@ TASKS = catalog.find(KIT, 3)
 
 def pytest_cli(*args: str) -> subprocess.CompletedProcess:
     """`pytest ARGS` exactly as typed in a shell at the kit's root."""
-    env = {**os.environ, "COLUMNS": "200", "PYTHONDONTWRITEBYTECODE": "1"}
+    env = {**os.environ, "COLUMNS": "200"}
     return subprocess.run(
         [sys.executable, "-m", "pytest", *args, "-p", "no:cacheprovider"],
         cwd=KIT,

@@ -31,10 +31,11 @@ def took(actual: Number, expected: Number, what: str, likely: Mapping[Number, st
     else:
         if actual > expected:
             message += (
-                " Something waited when it did not need to: did the jobs run one after another?"
+                " Something waited longer than it needed to: work that could overlap ran one "
+                "piece after another, or the code waited (polled, slept) more than required."
             )
         else:
-            message += " Something finished early: is a job left unawaited or skipped?"
+            message += " Something finished early: a job skipped, not awaited, or cut short."
     pytest.fail(message, pytrace=False)
 
 

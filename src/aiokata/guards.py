@@ -95,6 +95,9 @@ class Findings:
 def _describe(obj: object) -> str:
     if isinstance(obj, asyncio.Task):
         coro = obj.get_coro()
+        if type(coro).__name__ in ("async_generator_athrow", "async_generator_asend"):
+            # asyncio's own task closing an async generator that was dropped mid-iteration
+            return "asyncio's cleanup of an async generator left open (use aclose())"
         name = getattr(coro, "__name__", None) or obj.get_name()
         return f"task running {name}()"
     if obj is None:
@@ -124,10 +127,12 @@ def guarded(findings: Findings) -> Iterator[Findings]:
     def guarded_sleep(seconds: float) -> None:
         __tracebackhide__ = True
         if not findings.allow_blocking and _loop_running_here():
-            frame = sys._getframe(1)
-            where = findings.where(
-                [(frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)]
-            )
+            # The learner's own line, even when the sleep happens deep inside a library.
+            stack, frame = [], sys._getframe(1)
+            while frame is not None:
+                stack.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
+                frame = frame.f_back
+            where = findings.where(stack)
             message = (
                 f"time.sleep({seconds!r}) was called on the event loop's thread{where}. "
                 "It blocks the whole loop: while it sleeps, no other task can run. "
@@ -149,7 +154,7 @@ def guarded(findings: Findings) -> Iterator[Findings]:
     def record_unawaited(coro: object) -> None:
         name = getattr(coro, "__name__", "?")
         origin = getattr(coro, "cr_origin", None) or ()
-        frames = [(f, line, func) for f, line, func in reversed(origin)]
+        frames = list(origin)  # most recent call first, as `where` expects
         findings.unawaited.append(
             f"The coroutine {name}() was created but never awaited{findings.where(frames)}. "
             f"Calling an async function only builds a coroutine object; nothing in it runs "

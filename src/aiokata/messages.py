@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from _pytest.reports import TestReport
 
-from aiokata import guards, isolation, targets
+from aiokata import isolation, targets
 
 STATUS = "aiokata_status"
 NOTES = "aiokata also noticed"  # the report section for hygiene notes on a failed test
@@ -47,26 +47,25 @@ def interrupted(exc: BaseException) -> str:
     )
 
 
-def plain_failure(report: TestReport, call: pytest.CallInfo, findings: guards.Findings) -> None:
-    """Trim what pytest would print down to what the learner needs: a failure the test
-    explains (`pytest.fail(..., pytrace=False)`) shows only its message; an untouched stub
-    shows one line saying what to write; an exit from the learner's code says what it did."""
-    excinfo = call.excinfo
-    if excinfo is None:
-        return
+def plain_failure(excinfo: pytest.ExceptionInfo, focus: set[str]) -> str | None:
+    """What the learner needs instead of pytest's traceback, when that is shorter: a failure
+    the test explains (`pytest.fail(..., pytrace=False)`) shows only its message; an untouched
+    stub shows one line saying what to write; an exit from the learner's code says what it
+    did. None: keep pytest's own report."""
     if excinfo.errisinstance(pytest.fail.Exception) and not excinfo.value.pytrace:
-        report.longrepr = str(excinfo.value.msg)
-    elif excinfo.errisinstance((SystemExit, KeyboardInterrupt)):
-        report.longrepr = interrupted(excinfo.value)
-    elif excinfo.errisinstance(NotImplementedError):
-        frames = [f for f in traceback.extract_tb(excinfo.tb) if f.filename in findings.focus]
+        return str(excinfo.value.msg)
+    if excinfo.errisinstance((SystemExit, KeyboardInterrupt)):
+        return interrupted(excinfo.value)
+    if excinfo.errisinstance(NotImplementedError):
+        frames = [f for f in traceback.extract_tb(excinfo.tb) if f.filename in focus]
         if frames:
             frame = frames[-1]
             detail = str(excinfo.value) or "it still raises NotImplementedError"
-            report.longrepr = (
+            return (
                 f"{targets.display(Path(frame.filename))}:{frame.lineno}: {frame.name}() is "
                 f"not written yet: {detail}"
             )
+    return None
 
 
 def _where(stack: str, path: str) -> str:

@@ -64,7 +64,7 @@ class Standing:
         if not self.started:
             return "not started"
         passed = len(self.record.tasks_passed) if self.record else 0
-        return f"in progress ({passed}/{len(self.exercise.tasks)} tasks)"
+        return f"in progress, {passed}/{len(self.exercise.tasks)} tasks"
 
 
 def record_from(exercise: catalog.Exercise, tests: list[dict], file_digest: str) -> ExerciseRecord:

@@ -9,6 +9,7 @@ submission, so one pytest process checks one proof of each exercise at once.
 
 from __future__ import annotations
 
+import os
 import shutil
 import tomllib
 from concurrent.futures import ThreadPoolExecutor
@@ -73,7 +74,7 @@ def build_submission(folder: Path, kit: Path, slot: dict[str, Proof]) -> None:
 
 
 def run_all(
-    kit: Path, scratch: Path, only: set[str] | None = None, workers: int = 2
+    kit: Path, scratch: Path, only: set[str] | None = None, workers: int | None = None
 ) -> dict[str, list[dict]]:
     """Results keyed by "stub/NN_slug", "solution/NN_slug" and each proof's id, for every
     exercise (or those named in `only`)."""
@@ -83,8 +84,9 @@ def run_all(
 
     def run(job: tuple[str, dict[str, Proof]]) -> tuple[str, dict[str, Proof], list[dict]]:
         label, slot = job
-        if label == "stub":
-            _, tests, _ = runner.run_exercises(kit, names)
+        if label == "stub":  # the kit's pristine copies: a learner's edits do not count here
+            stubs = Path(__file__).resolve().parent / "stubs"
+            _, tests, _ = runner.run_exercises(kit, names, submission=stubs)
         elif label == "solution":
             _, tests, _ = runner.run_exercises(kit, names, solutions=True)
         else:
@@ -94,7 +96,8 @@ def run_all(
         return label, slot, tests
 
     results: dict[str, list[dict]] = {}
-    with ThreadPoolExecutor(max_workers=workers) as pool:
+    # Twice the cores: runs of real-time exercises (subprocesses) spend much of their time waiting.
+    with ThreadPoolExecutor(max_workers=workers or 2 * (os.cpu_count() or 1)) as pool:
         for label, slot, tests in pool.map(run, jobs):
             for test in tests:
                 if label in ("stub", "solution"):

@@ -30,7 +30,7 @@ def run_exercises(
             command.append(f"--submission={submission}")
         command += [f"--aiokata-report={report}", *extra]
         command += [f"exercises/{name}" for name in exercises]
-        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "COLUMNS": "120"}
+        env = {**os.environ, "COLUMNS": "120"}
         done = subprocess.run(
             command, cwd=kit, capture_output=True, text=True, timeout=timeout, env=env
         )

@@ -1,0 +1,60 @@
+"""Exercise 10: cancellation. Read README.md, then replace each NotImplementedError."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+FRAMES = "|/-\\"
+
+
+class Terminal(Protocol):
+    """Where the spinner draws: the tests pass a fake one that records every call."""
+
+    def show(self, frame: str) -> None: ...
+    def clear(self) -> None: ...
+
+
+async def spinner(terminal: Terminal, interval: float = 0.1) -> None:
+    """Task 1. Spin until cancelled, then clear the line.
+
+    Show the frames of FRAMES in turn, forever: `terminal.show("|")` at once, then
+    `terminal.show("/")` `interval` seconds later, then "-", then "\\", then "|" again...
+    When the spinner stops, however it stops (cancelled, or terminal.show() raised), call
+    `terminal.clear()` exactly once and let the CancelledError (or the error) propagate:
+    a cancelled spinner task must end cancelled.
+    """
+    raise NotImplementedError(
+        "loop over the frames with terminal.show() and asyncio.sleep(interval), "
+        "inside try/finally with terminal.clear() in the finally"
+    )
+
+
+async def run_with_spinner(
+    job: Callable[[], Awaitable[T]], spin: Callable[[], Awaitable[None]]
+) -> T:
+    """Task 2. Await `job()` while `spin()` runs as a task; return the job's result.
+
+    `spin()` never returns by itself. Once the job is over (returned, raised, or this
+    coroutine was cancelled), cancel the spinner task and wait until it has ended, then
+    return the job's result or let its exception (or the cancellation) propagate. The
+    spinner's own CancelledError must not reach the caller.
+    """
+    raise NotImplementedError(
+        "create a task for spin(), await job(), and in a finally cancel the task and await it"
+    )
+
+
+async def cancel_and_wait(task: "asyncio.Task[Any]") -> bool:
+    """Task 3. Cancel `task`, wait until it has really ended, say whether it ended cancelled.
+
+    Return True if the task ended cancelled, False if it ended some other way (it had
+    already finished, or it caught the CancelledError and returned). Wait for its cleanup
+    however long that takes. Do not raise the task's CancelledError to the caller, but do
+    raise any other exception the task ended with. If the caller cancels cancel_and_wait()
+    itself while it waits, it must end cancelled too.
+    """
+    raise NotImplementedError(
+        "task.cancel(), then await the task, catching only the CancelledError meant for it"
+    )

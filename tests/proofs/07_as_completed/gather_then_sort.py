@@ -1,0 +1,45 @@
+"""Exercise 07, a wrong answer kept for the kit's own tests."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+Download = Callable[[str], Awaitable[str]]
+Report = Callable[[str, object], None]
+
+
+async def _outcome(download: Download, name: str) -> tuple[str, object]:
+    """One download, labelled with its name; a failure becomes its exception object."""
+    try:
+        return name, await download(name)
+    except Exception as exc:
+        return name, exc
+
+
+async def report_downloads(download: Download, names: list[str], report: Report) -> None:
+    loop = asyncio.get_running_loop()
+
+    async def timed(name: str) -> tuple[float, str, object]:
+        name, outcome = await _outcome(download, name)
+        return loop.time(), name, outcome
+
+    results = await asyncio.gather(*(timed(name) for name in names))
+    for _, name, outcome in sorted(results, key=lambda entry: entry[0]):
+        report(name, outcome)
+
+
+async def report_within(
+    download: Download, names: list[str], report: Report, timeout: float
+) -> list[str]:
+    running = [asyncio.create_task(_outcome(download, name)) for name in names]
+    reported: set[str] = set()
+    try:
+        for next_done in asyncio.as_completed(running, timeout=timeout):
+            name, outcome = await next_done
+            report(name, outcome)
+            reported.add(name)
+    except TimeoutError:
+        pass
+    for task in running:
+        task.cancel()
+    await asyncio.gather(*running, return_exceptions=True)
+    return [name for name in names if name not in reported]

@@ -1,0 +1,42 @@
+"""Exercise 08, wrong: wait_for over gather, so a timeout loses every answer."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+
+async def fastest_ip(services: list[Callable[[], Awaitable[str]]]) -> str:
+    tasks = [asyncio.create_task(service()) for service in services]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    return done.pop().result()
+
+
+async def deploy_all(jobs: list[Callable[[], Awaitable[str]]]) -> list[str]:
+    tasks = [asyncio.create_task(job()) for job in jobs]
+    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    for task in pending:
+        task.cancel()
+    if pending:
+        await asyncio.wait(pending)
+    for task in tasks:
+        if task in done and task.exception() is not None:
+            raise task.exception()
+    return [task.result() for task in tasks]
+
+
+async def poll_services(
+    services: dict[str, Callable[[], Awaitable[str]]], timeout: float
+) -> tuple[dict[str, str], list[str]]:
+    names = list(services)
+    try:
+        results = await asyncio.wait_for(
+            asyncio.gather(*(ask() for ask in services.values()), return_exceptions=True),
+            timeout,
+        )
+    except TimeoutError:
+        return {}, sorted(names)
+    answers = {n: r for n, r in zip(names, results, strict=True) if not isinstance(r, Exception)}
+    return answers, []
