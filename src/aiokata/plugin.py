@@ -13,7 +13,7 @@ import inspect
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
@@ -24,7 +24,6 @@ from aiokata import catalog, guards, isolation, messages, results, targets
 
 EXERCISE = pytest.StashKey[catalog.Exercise]()
 FINDINGS = pytest.StashKey[guards.Findings]()
-CALL_REPORT = pytest.StashKey[TestReport]()
 
 # Real-time budget of one test, and the loop-time budget of a virtual-time test.
 DEFAULT_WALL_LIMIT = 3.0
@@ -132,7 +131,7 @@ def pytest_configure(config: pytest.Config) -> None:
         catalog.load_catalog(config.rootpath)
     except catalog.CatalogError as exc:
         raise pytest.UsageError(f"aiokata: broken exercise metadata: {exc}") from None
-    if config.option.tbstyle == "auto":
+    if config.option.tbstyle == "auto" and (config.rootpath / "exercises").is_dir():
         config.option.tbstyle = "short"  # learners read the test and their line, not pytest
     solutions = config.getoption("solutions")
     submission = config.getoption("submission")
@@ -237,7 +236,7 @@ def _with_loop_limit(test, seconds: float):
 
 
 @pytest.fixture
-async def _aiokata_hygiene(request: pytest.FixtureRequest) -> Iterator[None]:
+async def _aiokata_hygiene(request: pytest.FixtureRequest) -> AsyncIterator[None]:
     findings = request.node.stash.get(FINDINGS, None)
     if findings is None:
         yield
