@@ -112,3 +112,29 @@ def test_a_missing_submission_folder_is_a_usage_error():
     done = pytest_cli("--submission=/no/such/folder", "exercises/03")
     assert done.returncode == 4
     assert "no such folder" in done.stderr
+
+
+def test_a_single_test_can_be_named_after_the_number():
+    done = pytest_cli("exercises/03::test_no_urls_gives_an_empty_list")
+    assert done.returncode == 1, done.stdout
+    last = done.stdout.splitlines()[-1]
+    assert " 1 failed in " in last and "passed" not in last, done.stdout
+
+
+def test_without_isolation_the_same_verdicts_come_out(tmp_path: Path):
+    """What a learner without fork gets: the same tests, run in pytest's own process."""
+    solved = runner.run_exercises(KIT, [TASKS.name], solutions=True, extra=("--no-isolation",))
+    assert solved[0] == 0, solved[2]
+    stub = runner.run_exercises(KIT, [TASKS.name], extra=("--no-isolation",))
+    assert stub[1] and all("is not written yet" in t["message"] for t in stub[1]), stub[2]
+    deadlock = tmp_path / TASKS.name / TASKS.module_file
+    deadlock.parent.mkdir()
+    solution = (KIT / "solutions" / TASKS.name / TASKS.module_file).read_text()
+    deadlock.write_text(
+        solution + "\n\nasync def fetch_all(fetch, urls):\n    await asyncio.Event().wait()\n"
+    )
+    code, tests, output = runner.run_exercises(
+        KIT, [TASKS.name], submission=tmp_path, extra=("--no-isolation",)
+    )
+    stuck = [t for t in tests if "still waiting after" in t["message"]]
+    assert stuck and code == 1, output

@@ -91,7 +91,10 @@ def pytest_load_initial_conftests(
         except catalog.CatalogError:
             return  # the collection reports the broken metadata properly
         if exercise is not None:
-            renamed[arg] = args[index] = f"{match['pre']}{exercise.name}{match['post']}"
+            post = match["post"]
+            if post.startswith("::"):  # exercises/03::test_x names a test in its test file
+                post = f"/{exercise.test_file.name}{post}"
+            renamed[arg] = args[index] = f"{match['pre']}{exercise.name}{post}"
     if renamed:
         namespace = early_config.known_args_namespace
         namespace.file_or_dir = [renamed.get(a, a) for a in namespace.file_or_dir]
