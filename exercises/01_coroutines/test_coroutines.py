@@ -3,7 +3,9 @@
 import asyncio
 import gc
 import inspect
+import traceback
 import warnings
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -284,6 +286,24 @@ async def test_readings_are_taken_one_after_another(looptime):
 
 
 @pytest.mark.task(3)
+async def test_the_mean_is_not_rounded():
+    sensor = Sensor([1.0, 2.0, 2.0])
+    result = await call("average_reading", sensor.read, 3)
+    if not isinstance(result, int | float) or abs(result - 5 / 3) > 1e-9:
+        checks.equal(
+            result,
+            5 / 3,
+            "Mean of readings 1, 2 and 2",
+            lambda got: (
+                "Close, but rounded: return the mean itself, (1 + 2 + 2) / 3, without "
+                "rounding it or dividing with //."
+                if isinstance(got, int | float) and abs(got - 5 / 3) < 0.5
+                else "Add up the readings and divide by count, with / (not //)."
+            ),
+        )
+
+
+@pytest.mark.task(3)
 async def test_a_single_reading_is_its_own_average(looptime):
     sensor = Sensor([4.5])
     result = await call("average_reading", sensor.read, 1)
@@ -295,8 +315,41 @@ async def test_a_single_reading_is_its_own_average(looptime):
 # Task 4: greet_everyone (plain, synchronous tests: no event loop is running here)
 
 
+def _current_loop() -> asyncio.AbstractEventLoop | None:
+    """The event loop the test runner set as current for this thread, if any."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            return asyncio.get_event_loop_policy().get_event_loop()
+        except RuntimeError:
+            return None
+
+
+def _learner_line(exc: BaseException) -> str:
+    """ ", at <file>, line N: `<code>`" for the learner's last line in exc's traceback."""
+    learner = str(coroutines.path.resolve())
+    mine = [
+        frame
+        for frame in traceback.extract_tb(exc.__traceback__)
+        if str(Path(frame.filename).resolve()) == learner
+    ]
+    if not mine:
+        return ""
+    return f", at {Path(learner).name}, line {mine[-1].lineno}: `{mine[-1].line}`"
+
+
 def run_entry_point(directory: Names, user_ids: list[int]) -> object:
-    """Call the learner's synchronous entry point the way ordinary code would."""
+    """Call the learner's synchronous entry point the way ordinary code would: with no event
+    loop running and none set as current, as at the top of a fresh program."""
+    previous = _current_loop()
+    asyncio.set_event_loop(None)
+    try:
+        return _run_entry_point(directory, user_ids)
+    finally:
+        asyncio.set_event_loop(previous)
+
+
+def _run_entry_point(directory: Names, user_ids: list[int]) -> object:
     function = coroutines.greet_everyone
     if inspect.iscoroutinefunction(function):
         pytest.fail(
@@ -311,6 +364,17 @@ def run_entry_point(directory: Names, user_ids: list[int]) -> object:
             result = function(directory.fetch, user_ids)
             gc.collect()  # a loop nobody closed warns when it is thrown away
     except RuntimeError as exc:
+        if "no current event loop" in str(exc):
+            pytest.fail(
+                f"greet_everyone() needed an event loop before any was started "
+                f"(RuntimeError: {exc}){_learner_line(exc)}. In plain code no loop exists "
+                "until asyncio.run() starts one, so asyncio.get_event_loop(), gather() and "
+                "create_task() have none to use there. Give asyncio.run() one coroutine "
+                "object, an async helper that does the rest inside the loop: "
+                "`asyncio.run(greet_all(fetch_name, user_ids))`. It creates the loop, runs the "
+                "helper to the end and closes the loop again.",
+                pytrace=False,
+            )
         lesson = _lesson("greet_everyone", exc)
         if not lesson:
             raise

@@ -47,7 +47,8 @@ async def run_pipeline(phases: list[Phase], value: Any) -> Any:
 
     The first phase gets `value`; each later phase gets the result of the phase before it
     (`await phase(previous_result)`), and starts only when that phase has finished. With no
-    phases, return `value` unchanged.
+    phases, return `value` unchanged. Leave the `phases` list as it was: the caller may use
+    it again.
     """
     raise NotImplementedError("loop over phases: value = await phase(value); then return value")
 

@@ -365,6 +365,28 @@ async def test_no_phases_gives_the_value_back(looptime):
     checks.took(looptime, 0, "run_pipeline() with no phases")
 
 
+@pytest.mark.task(3)
+async def test_the_phases_list_is_left_as_it_was(looptime):
+    _, phases = kitchen(looptime)
+    given = list(phases)
+    first = await call("run_pipeline", phases, "rice")
+    if phases != given:
+        pytest.fail(
+            f"run_pipeline() changed the list of phases it was given: it held {len(given)} "
+            f"phases before the call and {len(phases)} after. The caller still owns that list "
+            "(run_pipelines() hands the same list to every chain), so read it without "
+            "removing anything: `for phase in phases: value = await phase(value)`.",
+            pytrace=False,
+        )
+    second = await call("run_pipeline", phases, "rice")
+    checks.equal(
+        (first, second),
+        ("cook(chop(wash(rice)))", "cook(chop(wash(rice)))"),
+        "Two runs of run_pipeline() with the same list of phases",
+        "Each call must run every phase again, from the first one.",
+    )
+
+
 # Task 4: run_pipelines
 
 # Per-value durations: every chain takes 4 s in all, but its phases are uneven.
@@ -509,7 +531,17 @@ async def test_all_chains_are_in_flight_together():
 @pytest.mark.task(4)
 async def test_no_values_gives_an_empty_list(looptime):
     _, phases = lines(looptime, SPLIT)
-    result = await call("run_pipelines", phases, [])
+    try:
+        result = await call("run_pipelines", phases, [])
+    except ValueError as exc:
+        if "is empty" not in str(exc):
+            raise
+        pytest.fail(
+            f"run_pipelines(phases, []) raised ValueError ({exc}) asyncio.wait() refuses an "
+            "empty collection: with no values there is nothing to wait for, so return [] at "
+            "once (asyncio.gather() and a TaskGroup accept none).",
+            pytrace=False,
+        )
     checks.equal(
         list(result) if isinstance(result, list | tuple) else result,
         [],

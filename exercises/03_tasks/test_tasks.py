@@ -36,24 +36,83 @@ def fake_fetch(pages: dict[str, tuple[float, str | Exception]], calls: list[str]
     return fetch
 
 
+def _lesson(name: str, exc: BaseException) -> str:
+    """The classic mistakes with gather, create_task and wait, told plainly ("" if none fits)."""
+    text = str(exc)
+    if isinstance(exc, TypeError) and "unhashable type: 'list'" in text:
+        return (
+            f"{name}() passed a whole list to asyncio.gather (TypeError: {text}). gather takes "
+            "each awaitable as its own argument: unpack the list with a star, "
+            "`asyncio.gather(*[fetch(url) for url in urls])`."
+        )
+    if isinstance(exc, TypeError) and "coroutine or an awaitable is required" in text:
+        return (
+            f"{name}() handed asyncio a function where it needs a coroutine object "
+            f"(TypeError: {text}). Call the function to get one: `brew_coffee()`, "
+            "`fetch(url)`, not `brew_coffee` or `fetch`."
+        )
+    if isinstance(exc, TypeError) and "a coroutine was expected" in text:
+        return (
+            f"{name}() handed create_task() something that is not a coroutine object "
+            f"(TypeError: {text}). Call the function inside it: "
+            "`asyncio.create_task(brew_coffee())`."
+        )
+    if isinstance(exc, ValueError) and "Set of Tasks/Futures is empty" in text:
+        return (
+            f"{name}() called asyncio.wait() with nothing to wait for (ValueError: {text}). "
+            "asyncio.wait refuses an empty collection: when there are no URLs, return at once "
+            "(asyncio.gather(), by contrast, accepts zero awaitables)."
+        )
+    return ""
+
+
+async def run(name: str, *args: object):
+    """Await the learner's coroutine function `name`, explaining the classic mistakes."""
+    try:
+        return await getattr(tasks, name)(*args)
+    except (TypeError, ValueError) as exc:
+        lesson = _lesson(name, exc)
+        if not lesson:
+            raise
+        pytest.fail(lesson, pytrace=False)
+
+
 # Task 1: make_breakfast
+
+
+async def breakfast(brew_coffee, toast_bread):
+    """Await the learner's make_breakfast(), explaining a result read too early."""
+    try:
+        return await run("make_breakfast", brew_coffee, toast_bread)
+    except asyncio.InvalidStateError as exc:
+        pytest.fail(
+            f"make_breakfast() read a task's result before the task had finished "
+            f"(InvalidStateError: {exc}). task.result() does not wait: `await coffee_task` "
+            "waits until the coffee is ready and gives you its value.",
+            pytrace=False,
+        )
 
 
 @pytest.mark.task(1)
 async def test_breakfast_returns_coffee_then_toast():
-    result = await tasks.make_breakfast(timed_job("coffee", 3), timed_job("toast", 2))
+    result = await breakfast(timed_job("coffee", 3), timed_job("toast", 2))
     checks.not_coroutine(result, "make_breakfast()'s result")
     checks.equal(
         tuple(result) if isinstance(result, list) else result,
         ("coffee", "toast"),
         "make_breakfast() returned the wrong values",
-        "Return the values the two jobs returned, coffee first.",
+        lambda got: (
+            "It holds a task (or future) instead of its value: a task is a handle on the "
+            "running job. `await coffee_task` waits for it and gives the coffee."
+            if isinstance(got, tuple) and any(isinstance(item, asyncio.Future) for item in got)
+            else "Return the values the two jobs returned, coffee first."
+        ),
     )
 
 
 @pytest.mark.task(1)
 async def test_breakfast_takes_as_long_as_the_slower_job(looptime):
-    await tasks.make_breakfast(timed_job("coffee", 3), timed_job("toast", 2))
+    await breakfast(timed_job("coffee", 3), timed_job("toast", 2))
     checks.took(
         looptime,
         3,
@@ -77,7 +136,7 @@ async def test_breakfast_starts_both_jobs_at_once(looptime):
 
         return job
 
-    await tasks.make_breakfast(stamped("coffee", 1), stamped("toast", 4))
+    await breakfast(stamped("coffee", 1), stamped("toast", 4))
     checks.equal(
         sorted(started_at),
         ["coffee", "toast"],
@@ -98,7 +157,7 @@ async def test_breakfast_starts_both_jobs_at_once(looptime):
 @pytest.mark.task(2)
 async def test_fetch_all_returns_pages_in_the_order_of_urls():
     fetch = fake_fetch({"slow": (3, "S"), "medium": (2, "M"), "fast": (1, "F")})
-    result = await tasks.fetch_all(fetch, ["slow", "medium", "fast"])
+    result = await run("fetch_all", fetch, ["slow", "medium", "fast"])
     checks.not_coroutine(result, "fetch_all()'s result")
     checks.equal(
         list(result) if isinstance(result, (list, tuple)) else result,
@@ -116,7 +175,7 @@ async def test_fetch_all_returns_pages_in_the_order_of_urls():
 @pytest.mark.task(2)
 async def test_three_one_second_fetches_take_one_second(looptime):
     fetch = fake_fetch({"a": (1, "A"), "b": (1, "B"), "c": (1, "C")})
-    await tasks.fetch_all(fetch, ["a", "b", "c"])
+    await run("fetch_all", fetch, ["a", "b", "c"])
     checks.took(
         looptime,
         1,
@@ -131,7 +190,7 @@ async def test_three_one_second_fetches_take_one_second(looptime):
 @pytest.mark.task(2)
 async def test_total_time_is_the_slowest_fetch_not_the_sum(looptime):
     fetch = fake_fetch({"a": (2, "A"), "b": (2, "B"), "c": (1, "C")})
-    await tasks.fetch_all(fetch, ["a", "b", "c"])
+    await run("fetch_all", fetch, ["a", "b", "c"])
     checks.took(
         looptime,
         2,
@@ -151,7 +210,7 @@ async def test_all_fetches_are_in_flight_together():
 
     result = await checks.within(
         10,
-        tasks.fetch_all(fetch, urls),
+        run("fetch_all", fetch, urls),
         "Five fetches that each wait for the others never finished: they were not all "
         "running at the same time. Start every fetch before awaiting any of them.",
     )
@@ -162,7 +221,7 @@ async def test_all_fetches_are_in_flight_together():
 async def test_each_url_is_fetched_exactly_once():
     calls: list[str] = []
     fetch = fake_fetch({"a": (1, "A"), "b": (2, "B")}, calls)
-    await tasks.fetch_all(fetch, ["a", "b"])
+    await run("fetch_all", fetch, ["a", "b"])
     checks.equal(
         sorted(calls),
         ["a", "b"],
@@ -173,7 +232,7 @@ async def test_each_url_is_fetched_exactly_once():
 
 @pytest.mark.task(2)
 async def test_no_urls_gives_an_empty_list(looptime):
-    result = await tasks.fetch_all(fake_fetch({}), [])
+    result = await run("fetch_all", fake_fetch({}), [])
     checks.equal(
         list(result) if isinstance(result, (list, tuple)) else result, [], "fetch_all(fetch, [])"
     )
@@ -183,12 +242,28 @@ async def test_no_urls_gives_an_empty_list(looptime):
 # Task 3: fetch_report
 
 
+async def report(fetch, urls: list[str], raised: list[Exception]):
+    """Await the learner's fetch_report(); `raised` are the exceptions the fetches raise."""
+    try:
+        return await run("fetch_report", fetch, urls)
+    except Exception as exc:
+        if not any(exc is failure for failure in raised):
+            raise
+        pytest.fail(
+            f"fetch_report() let the {type(exc).__name__} of one fetch escape instead of "
+            f"reporting it: {exc!r} should be in `errors`. Every failed fetch belongs there, "
+            "whatever exception it raised: use asyncio.gather(..., return_exceptions=True), or "
+            "catch `Exception` (not only some types) around each fetch.",
+            pytrace=False,
+        )
+
+
 @pytest.mark.task(3)
 async def test_report_keeps_every_page_when_one_fetch_fails():
     broken = ConnectionError("server down")
     fetch = fake_fetch({"a": (1, "A"), "bad": (2, broken), "c": (3, "C")})
     try:
-        pages, errors = await tasks.fetch_report(fetch, ["a", "bad", "c"])
+        pages, errors = await run("fetch_report", fetch, ["a", "bad", "c"])
     except ConnectionError:
         pytest.fail(
             "fetch_report() raised the ConnectionError of one URL: the other pages were lost. "
@@ -208,15 +283,16 @@ async def test_report_keeps_every_page_when_one_fetch_fails():
 @pytest.mark.task(3)
 async def test_report_with_no_failures_has_no_errors():
     fetch = fake_fetch({"a": (1, "A"), "b": (1, "B")})
-    pages, errors = await tasks.fetch_report(fetch, ["a", "b"])
+    pages, errors = await report(fetch, ["a", "b"], [])
     checks.equal((pages, errors), ({"a": "A", "b": "B"}, {}), "fetch_report() of two good URLs")
 
 
 @pytest.mark.task(3)
 async def test_a_failure_does_not_cut_the_others_short(looptime):
     calls: list[str] = []
-    fetch = fake_fetch({"boom": (1, ValueError("bad page")), "slow": (4, "S")}, calls)
-    pages, errors = await tasks.fetch_report(fetch, ["boom", "slow"])
+    boom = ValueError("bad page")
+    fetch = fake_fetch({"boom": (1, boom), "slow": (4, "S")}, calls)
+    pages, errors = await report(fetch, ["boom", "slow"], [boom])
     checks.equal(
         pages,
         {"slow": "S"},
@@ -234,8 +310,9 @@ async def test_a_failure_does_not_cut_the_others_short(looptime):
 
 @pytest.mark.task(3)
 async def test_every_failure_is_reported():
-    fetch = fake_fetch({"x": (2, KeyError("x")), "y": (1, TimeoutError()), "z": (1, "Z")})
-    pages, errors = await tasks.fetch_report(fetch, ["x", "y", "z"])
+    failures: list[Exception] = [KeyError("x"), TimeoutError()]
+    fetch = fake_fetch({"x": (2, failures[0]), "y": (1, failures[1]), "z": (1, "Z")})
+    pages, errors = await report(fetch, ["x", "y", "z"], failures)
     checks.equal(pages, {"z": "Z"}, "Pages")
     checks.equal(
         {url: type(exc).__name__ for url, exc in errors.items()},

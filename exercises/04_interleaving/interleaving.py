@@ -53,8 +53,8 @@ async def run_at_once(
     """Task 3b. The asynchronous version: run the same jobs all at the same time.
 
     Each job appends f"start {name}", then `await sleep(seconds)`, then appends
-    f"end {name}". Start every job (in the order of `durations`) before any of them ends, and
-    return when all have ended: the whole run takes as long as the longest job. `sleep` is
+    f"end {name}". Start every job (in any order) before any of them ends, and return
+    when all have ended: the whole run takes as long as the longest job. `sleep` is
     asyncio.sleep unless the caller passes another coroutine function: await the one given.
     """
     raise NotImplementedError(

@@ -207,6 +207,20 @@ async def test_peek_returns_the_result_of_a_done_future():
 
 
 @pytest.mark.task(1)
+@pytest.mark.parametrize("value", [None, 0, ""])
+async def test_peek_returns_a_falsy_result_not_the_default(value):
+    answer = futures.peek(new_future("succeeded", value), "not yet")
+    checks.equal(
+        answer,
+        value,
+        f"peek() of a future whose result is {value!r}, with default 'not yet'",
+        "The future is done and succeeded, so its result is the answer, even None, 0 or "
+        "''. Decide by the future's state (future.done()), not by the value "
+        "(`result or default`, `if result is None`).",
+    )
+
+
+@pytest.mark.task(1)
 async def test_peek_raises_the_exception_of_a_failed_future():
     error = ConnectionError("reset")
     try:
@@ -351,6 +365,39 @@ async def test_on_done_after_on_error_is_ignored():
 
 
 @pytest.mark.task(3)
+@pytest.mark.parametrize(
+    "second",
+    [("done", "second page"), ("error", ConnectionError("late error"))],
+    ids=["on_done-twice", "on_error-after-on_done"],
+)
+async def test_two_callbacks_in_the_same_instant_first_counts(looptime, second):
+    kind, value = second
+    service = Legacy({"a": [(1, "done", "first page"), (1, kind, value)]})
+    situation = (
+        f"legacy_fetch called on_done('first page') and then on_{kind}({value!r}), both at 1 s"
+    )
+    overwritten = (
+        "Both callbacks ran before fetch() woke up, and the second replaced the first. Only "
+        "the first call counts: ignore every call once the outcome is set (a future does "
+        "that for you: `if not future.done():` before settling it)."
+    )
+    try:
+        page = await fetch_within(service, "a", situation)
+    except ConnectionError as exc:
+        if exc is not value:
+            raise
+        pytest.fail(f"{situation}; fetch() raised {exc!r}. {overwritten}", pytrace=False)
+    checks.equal(
+        page,
+        "first page",
+        f"fetch() when {situation}",
+        lambda got: overwritten if got == value else "",
+    )
+    checks.took(looptime, 1, "fetch() answered at 1 s")
+    service.check_callbacks_did_not_raise(situation)
+
+
+@pytest.mark.task(3)
 async def test_an_answer_after_the_caller_cancelled_is_ignored():
     service = Legacy({"slow": [(2, "done", "late page")]})
     task = asyncio.create_task(futures.fetch(service, "slow"))
@@ -376,8 +423,23 @@ async def test_an_answer_after_the_caller_cancelled_is_ignored():
 @pytest.mark.task(3)
 async def test_an_error_after_a_timeout_is_ignored():
     service = Legacy({"slow": [(3, "error", ConnectionError("gave up"))]})
-    with pytest.raises(TimeoutError):
-        await asyncio.wait_for(futures.fetch(service, "slow"), timeout=1)
+    try:
+        got = await asyncio.wait_for(futures.fetch(service, "slow"), timeout=1)
+    except TimeoutError:
+        pass
+    else:
+        pytest.fail(
+            f"asyncio.wait_for(fetch(...), timeout=1) returned {got!r} instead of raising "
+            "TimeoutError. "
+            + (
+                "fetch() returned its future instead of awaiting it: `return await future`."
+                if isinstance(got, asyncio.Future)
+                else "When wait_for gives up it cancels fetch(); fetch() swallowed that "
+                "CancelledError and returned. Let the CancelledError raised at your `await` "
+                "propagate."
+            ),
+            pytrace=False,
+        )
     await asyncio.sleep(3)
     service.check_callbacks_did_not_raise(
         "asyncio.wait_for(fetch(...), timeout=1) gave up at 1 s (which cancels the future "
@@ -462,7 +524,10 @@ async def test_cancelling_the_waiter_cancels_the_job():
             True,
             "job.cancelled() after the coroutine waiting for it was cancelled",
             "Nobody will read the job's result any more: cancel it too. asyncio.wrap_future "
-            "does that for you (cancelling the asyncio future cancels the job).",
+            "does that for you (cancelling the asyncio future cancels the job), as long as "
+            "the cancellation reaches it: `await asyncio.wrap_future(job)` directly, not "
+            "through asyncio.shield() or asyncio.wait(), which leave it running. Otherwise "
+            "catch asyncio.CancelledError, call job.cancel() and re-raise.",
         )
     finally:
         if not job.done():

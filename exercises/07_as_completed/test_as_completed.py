@@ -90,17 +90,50 @@ _MIXED_UP = (
 )
 
 
+def _own(name: str, plan: dict) -> object:
+    error = plan.get(name, (0, None))[1]
+    return error if error is not None else content(name)
+
+
 def mixed_up(outcomes: dict, plan: dict) -> str:
-    """The zip(names, as_completed(...)) message, if a name got another download's outcome."""
+    """What is wrong with the first outcome that is not the name's own, if any: another
+    download's outcome (the zip(names, as_completed(...)) mistake), an exception turned into
+    text or copied, or a straggler reported as cancelled."""
     for name, outcome in outcomes.items():
-        error = plan.get(name, (0, None))[1]
-        own = error if error is not None else content(name)
-        if name in plan and outcome is not own and outcome != own:
+        if name not in plan:
+            continue
+        own = _own(name, plan)
+        if outcome is own or (outcome == own and not isinstance(own, BaseException)):
+            continue
+        if any(outcome is _own(other, plan) or outcome == content(other) for other in plan):
             return (
                 f"report({name!r}, {outcome!r}) gives {name!r} another download's outcome. "
                 + _MIXED_UP
             )
+        if isinstance(outcome, asyncio.CancelledError):
+            return (
+                f"report({name!r}, {outcome!r}): {name!r} did not finish before the deadline. "
+                "Downloads cancelled at the deadline are not reported: return their names."
+            )
+        if isinstance(own, BaseException):
+            return (
+                f"report({name!r}, {outcome!r}) instead of the exception its download raised, "
+                f"{own!r}. Report the very exception object you caught (`except Exception as "
+                "exc: ... report(name, exc)`), not its text, its type or a new one."
+            )
+        return f"report({name!r}, {outcome!r}): expected its own content, {own!r}."
     return ""
+
+
+_CANCELLED_REPORTED = (
+    "A download cancelled at the deadline is not reported: return its name instead."
+)
+
+_ALL_DONE_AFTER_CANCEL = (
+    "Every task is done once it has been cancelled and awaited (a cancelled task is done "
+    "too), so asking done() or cancelled() afterwards cannot find the stragglers reliably. "
+    "Keep track of the names you reported, and return the others in the order of names."
+)
 
 
 def explain_reports(got, expected, plan, names, deadline=None) -> str:
@@ -114,6 +147,8 @@ def explain_reports(got, expected, plan, names, deadline=None) -> str:
     got_names = [n for n, _, _ in got]
     stamps = {stamp for _, _, stamp in got}
     late = [n for n in got_names if n not in expected_names]
+    if late and any(isinstance(o, asyncio.CancelledError) for _, o, _ in got):
+        return _CANCELLED_REPORTED
     if late and deadline is not None:
         return (
             f"{late} finished after the {deadline:g} s deadline, so the deadline was not "
@@ -190,6 +225,16 @@ def explained_lookups():
     """Explain the KeyError of looking up as_completed's awaitables in a dict of tasks."""
     try:
         yield
+    except ValueError as exc:
+        if "is not in list" not in str(exc) or "coroutine" not in str(exc):
+            raise
+        pytest.fail(
+            f"Your code raised ValueError: {exc}. asyncio.as_completed (Python 3.11) yields "
+            "new awaitables, not the tasks you gave it, so you cannot find them in your list "
+            "of tasks (tasks.index(...)). Let each job carry its own name: wrap "
+            "download(name) in a coroutine that returns (name, outcome).",
+            pytrace=False,
+        )
     except KeyError as exc:
         key = exc.args[0] if exc.args else None
         if not (inspect.isawaitable(key) or asyncio.isfuture(key)):
@@ -261,6 +306,42 @@ async def test_reports_follow_the_order_downloads_finish_in():
         "Names reported when downloads finish in the order c, a, d, b",
         "Report in the order they finish.",
     )
+
+
+@pytest.mark.task(1)
+async def test_downloads_finishing_in_the_same_instant_keep_their_names():
+    names = ["a", "b", "c"]
+    gates = {name: asyncio.Event() for name in names}
+
+    async def download(name: str) -> str:
+        await gates[name].wait()
+        return content(name)
+
+    reports = Reports()
+    job = asyncio.create_task(report_downloads(download, names, reports))
+    await asyncio.sleep(0.5)
+    gates["c"].set()  # c and a finish together, c first
+    gates["a"].set()
+    await until_reported(
+        job,
+        reports,
+        2,
+        "Downloads 'c' and 'a' finished together, but they were not both reported while 'b' "
+        "was still running. Report each download the moment it finishes.",
+    )
+    gates["b"].set()
+    await job
+    checks.equal(
+        reports.outcomes(),
+        {name: content(name) for name in names},
+        "What each name was reported with, when 'c' and 'a' finish in the same instant",
+        lambda got: (
+            mixed_up(got, plan_of(**dict.fromkeys(names, 0)))
+            + " Do not guess which download a result belongs to (for example the first finished "
+            "task in the order of names): two can finish at once."
+        ),
+    )
+    checks.equal(sorted(reports.names), names, "Names reported", "Once per name.")
 
 
 @pytest.mark.task(1)
@@ -364,8 +445,31 @@ async def test_every_failure_is_reported_with_its_own_exception():
 
 
 async def run_within(downloads, names, reports, timeout) -> list[str]:
-    with explained_lookups():
-        result = await ac.report_within(downloads, names, reports, timeout)
+    try:
+        with explained_lookups():
+            result = await ac.report_within(downloads, names, reports, timeout)
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise  # the test itself is being cancelled
+        pytest.fail(
+            "report_within() raised CancelledError. Awaiting a task you cancelled raises "
+            "its CancelledError (and so does asyncio.gather(*tasks) without "
+            "return_exceptions=True): wait for the cancelled downloads with "
+            "`await asyncio.gather(*tasks, return_exceptions=True)` (or asyncio.wait) and "
+            "carry on.",
+            pytrace=False,
+        )
+    except ValueError as exc:
+        if "empty" not in str(exc):
+            raise
+        pytest.fail(
+            f"report_within() raised ValueError: {exc} asyncio.wait() refuses an empty set, "
+            "which is what is left to cancel when everything finished in time (or there "
+            "were no names). Skip the wait when nothing is left, or use "
+            "asyncio.gather(*tasks, return_exceptions=True), which accepts none.",
+            pytrace=False,
+        )
     checks.not_coroutine(result, "report_within()'s result")
     running = downloads.still_running()
     if running:
@@ -404,6 +508,7 @@ async def test_stragglers_are_returned_at_the_deadline(looptime):
         list(late) if isinstance(late, (list, tuple)) else late,
         ["a", "d"],
         "Names report_within() returned (the unfinished ones, in the order of names)",
+        lambda got: _ALL_DONE_AFTER_CANCEL if got == [] else "",
     )
     checks.took(
         looptime,
@@ -444,15 +549,64 @@ async def test_the_deadline_counts_from_the_start_not_from_each_result(looptime)
         ["a"],
         "Names reported with a 2 s deadline (downloads finish at 1.5, 3 and 4.5 s)",
         lambda got: (
-            "b and c finished after the 2 s deadline. The timeout covers the whole batch, "
+            _CANCELLED_REPORTED
+            if any(isinstance(o, asyncio.CancelledError) for o in reports.outcomes().values())
+            else "b and c finished after the 2 s deadline. The timeout covers the whole batch, "
             "counted from the call: a fresh 2 s wait for each next result lets the batch run "
             "for much longer."
             if isinstance(got, list) and len(got) > 1
             else ""
         ),
     )
-    checks.equal(list(late), ["b", "c"], "Unfinished names returned")
+    checks.equal(
+        list(late),
+        ["b", "c"],
+        "Unfinished names returned",
+        lambda got: _ALL_DONE_AFTER_CANCEL if got == [] else "",
+    )
     checks.took(looptime, 2, "report_within() with a 2 s deadline")
+
+
+class Name(str):
+    """A name whose hash is chosen, so a set of names iterates in a known order that is not
+    the order of `names` (strings hash differently in every run)."""
+
+    rank: int
+
+    def __hash__(self) -> int:
+        return self.rank
+
+
+def names_hashed_in_reverse(*texts: str) -> list[str]:
+    names = []
+    for rank, text in enumerate(reversed(texts)):
+        name = Name(text)
+        name.rank = rank
+        names.append(name)
+    return names[::-1]
+
+
+@pytest.mark.task(3)
+async def test_unfinished_names_keep_the_order_of_names():
+    names = names_hashed_in_reverse("mid", "zeta", "quick", "alpha", "kilo")
+    plan = {name: (seconds, None) for name, seconds in zip(names, [6, 4, 1, 9, 5], strict=True)}
+    downloads, reports = Downloads(plan), Reports()
+    late = await run_within(downloads, names, reports, 2)
+    checks.equal(
+        list(late) if isinstance(late, (list, tuple)) else late,
+        ["mid", "zeta", "alpha", "kilo"],
+        "Names report_within(['mid', 'zeta', 'quick', 'alpha', 'kilo'], ...) returned when "
+        "only 'quick' finished before the deadline",
+        lambda got: (
+            "Those are the right names in another order: return them in the order of `names` "
+            "(a set, or sorting, loses that order), e.g. [n for n in names if n not in "
+            "reported]."
+            if checks.same_items(got, ["mid", "zeta", "alpha", "kilo"])
+            else _ALL_DONE_AFTER_CANCEL
+            if got == []
+            else ""
+        ),
+    )
 
 
 @pytest.mark.task(3)
@@ -495,12 +649,19 @@ async def test_a_failure_within_the_deadline_is_reported():
         {"bad": broken, "good": content("good")},
         "Outcomes reported before the 2 s deadline",
         lambda got: (
-            "'huge' finished after the 2 s deadline, so the deadline was not enforced."
+            _CANCELLED_REPORTED
+            if isinstance(got, dict) and isinstance(got.get("huge"), asyncio.CancelledError)
+            else "'huge' finished after the 2 s deadline, so the deadline was not enforced."
             if isinstance(got, dict) and "huge" in got
             else "A failure before the deadline is reported as report(name, exception)."
         ),
     )
-    checks.equal(list(late), ["huge"], "Unfinished names returned")
+    checks.equal(
+        list(late),
+        ["huge"],
+        "Unfinished names returned",
+        lambda got: _ALL_DONE_AFTER_CANCEL if got == [] else "",
+    )
 
 
 @pytest.mark.task(3)

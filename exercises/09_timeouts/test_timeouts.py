@@ -422,6 +422,10 @@ async def test_the_read_in_progress_is_cancelled_at_the_deadline(looptime):
             1.0: "That is the first deadline: the chunk at 0.5 s did not push it back.",
             1.5: "That is 0.5 + 1: the deadline moved to `bonus` seconds after the chunk, but "
             "it must move `bonus` seconds later than it was (1 + 1 = 2).",
+            2.5: "That is 0.5 + 2: the clock restarted when the chunk arrived (a fresh timeout "
+            "for the next read, or a deadline counted from the chunk). There is one deadline "
+            "for the whole download, fixed when you are called (1 s) and moved `bonus` "
+            "seconds later by each chunk: cm.reschedule(cm.when() + bonus).",
         }.get,
     )
     checks.equal(

@@ -26,6 +26,7 @@ class Terminal:
         self.log: list[tuple[float, str]] = []
         self.frames_shown = 0
         self.fail_on_frame = fail_on_frame
+        self.failed_at: float | None = None
         self.unplugged = False
 
     def show(self, frame: str) -> None:
@@ -33,6 +34,7 @@ class Terminal:
             raise TerminalGone("the test stopped this spinner")
         self.frames_shown += 1
         if self.fail_on_frame == self.frames_shown:
+            self.failed_at = round(now() - self.start, 6)
             raise OSError("terminal closed")
         self.log.append((round(now() - self.start, 6), frame))
 
@@ -128,8 +130,14 @@ async def test_spinner_frames_go_round_in_a_cycle():
         "".join(frame for _, frame in terminal.frames()),
         "|/-\\|/",
         "Frames shown in 5.5 s with interval=1",
-        "After \\ comes | again: cycle through the four frames for as long as the spinner "
-        "runs (itertools.cycle, or an index modulo 4). Use the `interval` you are given.",
+        lambda got: (
+            "One frame short: show the first frame at once, then sleep `interval` before "
+            "each of the next ones."
+            if len(got) == 5 and "|/-\\|/".startswith(got)
+            else "After \\ comes | again: cycle through the four frames for as long as the "
+            "spinner runs (itertools.cycle, or an index modulo 4). Use the `interval` you are "
+            "given."
+        ),
     )
 
 
@@ -189,22 +197,36 @@ async def test_spinner_clears_even_when_the_terminal_fails():
                 "kept running: let errors propagate (never `except Exception: pass`).",
                 pytrace=False,
             )
+        error = _error(task)
         checks.equal(
-            "cancelled" if task.cancelled() else type(_error(task)).__name__,
+            "cancelled"
+            if task.cancelled()
+            else "returned"
+            if error is None
+            else type(error).__name__,
             "OSError",
             "How the spinner ended when terminal.show() raised OSError",
-            "Let the terminal's error propagate out of the spinner.",
+            lambda got: (
+                "The spinner swallowed the terminal's error and returned normally: a `return` "
+                "in `finally:`, or an `except` without `raise`, ends the exception there. Let "
+                "the terminal's error propagate out of the spinner."
+                if got == "returned"
+                else "Let the terminal's error propagate out of the spinner."
+            ),
         )
         checks.equal(
             terminal.clears(),
-            [0.2],
-            "Loop times of terminal.clear() when showing the third frame (at 0.2 s) failed",
+            [terminal.failed_at],
+            f"Loop times of terminal.clear() when showing the third frame (at "
+            f"{terminal.failed_at or 0:g} s) failed",
             lambda got: (
                 "The spinner stopped without clearing the line: the cleanup only ran for a "
                 "cancellation. Put terminal.clear() in a `finally:` block, which runs however "
                 "the spinner ends: cancelled, failed or returned."
                 if not got
                 else "Clear the line exactly once."
+                if len(got) > 1
+                else "Clear the line as the error goes by, not later."
             ),
         )
     finally:
@@ -322,7 +344,13 @@ def check_spinner_stopped(spin: FakeSpinner, when: str, snapshot: tuple) -> None
     if not cancelled:
         pytest.fail(f"{when}, the spinner task had ended without being cancelled.", pytrace=False)
     if not cleaned:
-        pytest.fail(f"{when}, the spinner's cleanup had not run.", pytrace=False)
+        pytest.fail(
+            f"{when}, the spinner task had ended cancelled, but its cleanup never finished: "
+            "it was interrupted (cleanup takes 0.5 s here). Cancel the spinner once, then wait "
+            "for it as long as it takes: a plain `await` (or `asyncio.wait([task])`), with no "
+            "timeout and no second cancel().",
+            pytrace=False,
+        )
 
 
 def snapshot(spin: FakeSpinner) -> tuple:
@@ -511,7 +539,9 @@ async def call_cancel_and_wait(task: asyncio.Task) -> object:
         pytest.fail(
             "cancel_and_wait() raised CancelledError to its caller. Awaiting the task you "
             "cancelled raises its CancelledError in your code; that one is expected, so catch "
-            "it and report it through the return value (task.cancelled()).",
+            "it and report it through the return value (task.cancelled()). To tell whether it "
+            "was meant for you, ask `asyncio.current_task().cancelling()`, not "
+            "`task.cancelling()`: the task you cancelled always counts your own cancel().",
             pytrace=False,
         )
     checks.not_coroutine(result, "cancel_and_wait()'s result")
@@ -597,6 +627,35 @@ async def test_cancel_and_wait_of_a_finished_task_returns_false(looptime):
         "end cancelled: return task.cancelled() rather than assuming the cancel worked.",
     )
     checks.took(looptime, 1, "cancel_and_wait() of a finished task (called at 1 s)")
+
+
+@pytest.mark.task(3)
+async def test_cancel_and_wait_of_a_task_that_had_already_failed_raises_its_error(looptime):
+    broken = KeyError("missing")
+
+    async def fails() -> None:
+        await asyncio.sleep(0.5)
+        raise broken
+
+    task = asyncio.create_task(fails())
+    await asyncio.sleep(1)
+    try:
+        raised: BaseException | None = None
+        try:
+            result = await call_cancel_and_wait(task)
+        except KeyError as exc:
+            raised, result = exc, None
+        if raised is not broken:
+            pytest.fail(
+                "The task had already failed with KeyError('missing') before cancel_and_wait() "
+                f"was called, and cancel_and_wait() returned {result!r}. An error the task "
+                "ended with is not a cancellation: raise it to the caller, even when the task "
+                "was over before you cancelled it. Do not return early on `task.done()`: "
+                "`await task` (or task.result() when it is not cancelled) raises it for you.",
+                pytrace=False,
+            )
+    finally:
+        await settle(task)
 
 
 @pytest.mark.task(3)

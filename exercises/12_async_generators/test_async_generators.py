@@ -36,8 +36,12 @@ def stream_of(result: object, call: str) -> object:
     return result
 
 
-async def collect(stream: object, log: list | None = None, limit: int = 1000) -> list:
-    """Everything an async iterator yields (noting each item in `log`), at most `limit`."""
+async def collect(
+    stream: object, log: list | None = None, limit: int = 1000, pause: bool = False
+) -> list:
+    """Everything an async iterator yields (noting each item in `log`), at most `limit`.
+    With `pause`, the consumer lets the loop run (sleep(0)) after each item, as a real one
+    would, so that work the stream started in the background shows up in `log`."""
     got = []
     try:
         async for item in stream:  # type: ignore[attr-defined]
@@ -46,6 +50,8 @@ async def collect(stream: object, log: list | None = None, limit: int = 1000) ->
             got.append(item)
             if len(got) >= limit:
                 break
+            if pause:
+                await asyncio.sleep(0)
     finally:
         await close(stream)
     return got
@@ -71,6 +77,14 @@ def ticker_mistake(got: list) -> str:
     first_at, first_tick = got[0]
     if first_tick == 0:
         return "Number the ticks 1, 2, 3..."
+    ticks = [tick for _, tick in got]
+    if ticks == list(range(1, len(ticks) + 1)) and all(
+        at == round(tick * first_at, 6) for at, tick in got
+    ):
+        return (
+            "The ticks come at the right times, but not the right number of them: yield "
+            "1, 2, ..., count, count included (`range(1, count + 1)`)."
+        )
     if first_at == 0:
         return "The first tick comes one interval after the start: sleep, then yield."
     if len({at for at, _ in got}) == 1 and len(got) > 1:
@@ -137,7 +151,12 @@ async def test_ticker_works_tick_by_tick(looptime):
 async def test_ticker_with_count_zero_yields_nothing(looptime):
     got = await within(ticks_with_times(1, 0), "ticker(1, 0) never finished.")
     checks.equal(got, [], "Ticks from ticker(1, 0)")
-    checks.took(looptime, 0, "ticker(1, 0)")
+    checks.took(
+        looptime,
+        0,
+        "ticker(1, 0)",
+        {1: "With no tick to give, the stream should end at once, without sleeping."},
+    )
 
 
 # Task 2: paginate
@@ -208,7 +227,7 @@ async def test_paginate_goes_on_past_an_empty_page():
 async def test_paginate_fetches_a_page_only_when_its_items_are_needed():
     log: list = []
     api = FakeApi(THREE_PAGES, log)
-    await within(collect(paginated(api), log), "paginate() never finished.")
+    await within(collect(paginated(api), log, pause=True), "paginate() never finished.")
     expected = [
         "fetch 1", "got a", "got b", "fetch 2", "got c", "got d", "fetch 3", "got e",
     ]  # fmt: skip
@@ -241,6 +260,19 @@ async def test_stopping_after_the_first_item_fetches_only_page_one(looptime):
         "Fetch lazily: page 2 is only needed once the items of page 1 are used up.",
     )
     checks.took(looptime, 1, "Getting the first item (each page takes 1 s to fetch)")
+
+
+@pytest.mark.task(2)
+async def test_paginate_follows_next_wherever_it_points():
+    api = FakeApi({1: (["a"], 7), 7: (["b", "c"], 3), 3: (["d"], None)})
+    got = await within(collect(paginated(api)), "paginate() never finished.")
+    checks.equal(
+        (got, api.fetched),
+        (["a", "b", "c", "d"], [1, 7, 3]),
+        "(items, pages fetched) when page 1 says next is 7 and page 7 says next is 3",
+        "Page numbers need not follow each other: ask for the page that page['next'] "
+        "names, rather than adding 1 to the page number.",
+    )
 
 
 @pytest.mark.task(2)
@@ -411,8 +443,13 @@ async def test_keep_passes_each_match_on_at_once():
         [entry for entry in numbers.log if entry != "closed"],
         ["make 1", "got 1", "make 2", "make 3", "got 3", "make 4", "make 5", "got 5"],
         "Order of items made by the stream and received from keep()",
-        "keep() held on to items instead of passing each match on as soon as it arrived: a "
-        "stage should `yield` inside its `async for`, not collect a list first.",
+        lambda got: (
+            "keep() held on to items instead of passing each match on as soon as it arrived: "
+            "a stage should `yield` inside its `async for`, not collect a list first."
+            if got and got[0] == "make 1" and all(e.startswith("make") for e in got[:5])
+            else "keep() asked its input for the next item before passing the last match on: "
+            "`yield` each match right away, inside the `async for`, without reading ahead."
+        ),
     )
 
 
@@ -484,6 +521,21 @@ async def test_batched_yields_no_empty_batch():
     )
 
 
+def batched_mistake(got: list) -> str:
+    if all(entry.startswith("make") for entry in got[:5]):
+        return (
+            "batched() held on to items: yield each batch the moment it is full, instead of "
+            "reading the whole stream first."
+        )
+    if "got [1, 2]" in got and "make 3" in got and got.index("make 3") < got.index("got [1, 2]"):
+        return (
+            "batched() asked its input for one more item before yielding a full batch: "
+            "check the size right after appending, and yield the batch as soon as it holds "
+            "`size` items."
+        )
+    return ""
+
+
 @pytest.mark.task(4)
 async def test_batched_yields_each_batch_as_soon_as_it_is_full():
     numbers = Numbers(count=5)
@@ -493,8 +545,7 @@ async def test_batched_yields_each_batch_as_soon_as_it_is_full():
         [entry for entry in numbers.log if entry != "closed"],
         ["make 1", "make 2", "got [1, 2]", "make 3", "make 4", "got [3, 4]", "make 5", "got [5]"],
         "Order of items made by the stream and batches received from batched()",
-        "batched() held on to items: yield each batch the moment it is full, before asking "
-        "the stream for the next item, instead of reading the whole stream first.",
+        batched_mistake,
     )
 
 

@@ -146,9 +146,48 @@ async def finish_within(seconds: float, awaitable: Awaitable, message: str = "")
         message = explain_blocking_subprocess(exc)
         if not message:
             raise
+    except (AttributeError, TypeError, ValueError) as exc:
+        message = explain_error(exc)
+        if not message:
+            raise
     # Failing here, outside the except block, lets the learner's frames (and any child process
     # object they hold) go at once instead of living on in a chained traceback.
     pytest.fail(message or f"Your function had not returned after {seconds:g} s.", pytrace=False)
+
+
+def explain_error(exc: Exception) -> str:
+    """Explain an exception the learner's code raised for a common mistake, or return ""."""
+    text = str(exc)
+    learner = subprocesses.path.resolve()
+    mine = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename) == learner]
+    if not mine:  # not raised by the learner's code
+        return ""
+    where = f"{learner.name}, line {mine[-1].lineno}: `{mine[-1].line}`\n"
+    if "'NoneType' object has no attribute" in text or ("async for" in text and "NoneType" in text):
+        return (
+            f"{type(exc).__name__}: {text}\n{where}The child's output was not captured: "
+            "proc.stdout (and the output proc.communicate() returns) is None unless you start "
+            "the child with `stdout=asyncio.subprocess.PIPE`."
+        )
+    if isinstance(exc, TypeError) and ("not list" in text or "not tuple" in text):
+        return (
+            f"TypeError: {text}\n{where}asyncio.create_subprocess_exec(program, arg1, arg2, ...) "
+            "takes the program and each argument separately, not one list: unpack it with "
+            "`asyncio.create_subprocess_exec(*args, ...)`."
+        )
+    if isinstance(exc, ValueError) and "chunk" in text and "limit" in text:
+        return (
+            f"ValueError: {text}\n{where}Reading the output line by line (readline() or "
+            "`async for line in proc.stdout`) fails on a line longer than the StreamReader's "
+            "limit (64 KiB), and this child writes one long line. To collect all of the "
+            "output, read it whole: `await proc.communicate()` or `await proc.stdout.read()`."
+        )
+    if isinstance(exc, ValueError) and "Set of Tasks/Futures is empty" in text:
+        return (
+            f"ValueError: {text}\n{where}asyncio.wait() refuses an empty collection: with no "
+            "commands, return [] (asyncio.gather() of nothing gives [] by itself)."
+        )
+    return ""
 
 
 def explain_blocking_subprocess(exc: BlockingCallError) -> str:
@@ -231,11 +270,23 @@ async def test_run_returns_the_return_code_and_the_output(children):
     )
 
 
+# The same, and it complains on its standard error, which is not part of the output.
+COMPLAINS_THEN_EXITS = 'sys.stderr.write("warning: failing\\n")\nsys.stderr.flush()\n' + (
+    CLOSES_THEN_EXITS
+)
+
+
 @pytest.mark.task(1)
 async def test_run_reports_a_failing_return_code(children):
-    result = await finish_within(1.5, subprocesses.run(children.command(CLOSES_THEN_EXITS)))
+    result = await finish_within(1.5, subprocesses.run(children.command(COMPLAINS_THEN_EXITS)))
 
     def likely(got: object) -> str:
+        if isinstance(got, tuple) and len(got) == 2 and "warning: failing" in str(got[1]):
+            return (
+                "The output includes what the child wrote to its standard error: return only "
+                "its standard output. Pipe stdout alone (no stderr=asyncio.subprocess.STDOUT), "
+                "and if you pipe stderr too, keep it out of the result."
+            )
         if isinstance(got, tuple) and got[1:] == ("partial\n",) and got[0] is not None:
             return "Return the child's own return code (proc.returncode), whatever it is."
         return explain_pair(3)(got)
@@ -243,8 +294,8 @@ async def test_run_reports_a_failing_return_code(children):
     checks.equal(
         as_pair(result, "run()'s result"),
         (3, "partial\n"),
-        "run() of a child that prints 'partial', closes its output and 0.1 s later exits "
-        "with code 3",
+        "run() of a child that writes 'warning: failing' to its standard error, prints "
+        "'partial', closes its output and 0.1 s later exits with code 3",
         likely,
     )
 
@@ -394,9 +445,10 @@ async def test_run_all_runs_every_command_at_the_same_time(children):
     if alone:
         pytest.fail(
             f"{alone} of {count} children ran alone: each waited 0.5 s for the other children "
-            "to start, and they were not running. The commands ran one after another. Start "
-            "every child first (create_subprocess_exec for each, or asyncio.gather over the "
-            "commands), then wait for their results.",
+            "to start, and they were not all running. The commands ran one after another (or "
+            "only a few at a time, with a Semaphore or a limit). Start every child first "
+            "(create_subprocess_exec for each, or asyncio.gather over the commands), then wait "
+            "for their results.",
             pytrace=False,
         )
     checks.equal(
@@ -510,6 +562,10 @@ async def test_stream_lines_hands_over_each_line_without_its_newline(children):
                 "strip(), or rstrip() with no argument, also removes the spaces that are part of "
                 "the line."
                 if isinstance(got, list) and len(got) == 3 and got[1] != "  two  "
+                else "The last line, 'three', has no newline to remove: line[:-1] cut off its "
+                "last character. Remove the newline only where there is one "
+                "(line.removesuffix('\\n'))."
+                if isinstance(got, list) and got[-1:] == ["thre"]
                 else "Call on_line(text) once per line, decoded and without its '\\n'."
             )
         ),
@@ -517,6 +573,42 @@ async def test_stream_lines_hands_over_each_line_without_its_newline(children):
     checks.equal(
         code, 0, "stream_lines()'s return value for a child that exits normally", explain_code
     )
+
+
+@pytest.mark.task(3)
+async def test_stream_lines_keeps_empty_lines_and_every_other_character(children):
+    lines: list[str] = []
+    written = ["first", "", "tab\tand form\x0cfeed", "  ", "last"]
+    body = f"sys.stdout.write({chr(10).join(written) + chr(10)!r})"
+    code = await finish_within(1.5, subprocesses.stream_lines(children.command(body), lines.append))
+    checks.not_coroutine(code, "stream_lines()'s result")
+
+    def likely(got: object) -> str:
+        if not isinstance(got, list):
+            return ""
+        if explain_lines(got):
+            return explain_lines(got)
+        if "" not in got or "  " not in got:
+            return (
+                "An empty line (or one of spaces only) is a line too: call on_line('') for "
+                "it. Do not skip lines whose text is empty, and note that "
+                "b'\\n'.decode().splitlines() is [], not ['']."
+            )
+        if any(str(line).startswith(("tab", "and", "feed")) for line in got):
+            return (
+                "Only '\\n' ends a line. str.splitlines() also splits on other characters "
+                "(form feed \\x0c, \\r, \\x1c ...), and strip() removes tabs too: remove just "
+                "the trailing newline (line.removesuffix('\\n')) and keep every other character."
+            )
+        return "Call on_line(text) once per line, decoded and without its '\\n'."
+
+    checks.equal(
+        lines,
+        written,
+        f"Lines handed to on_line for a child that writes {chr(10).join(written) + chr(10)!r}",
+        likely,
+    )
+    checks.equal(code, 0, "stream_lines()'s return value", explain_code)
 
 
 @pytest.mark.task(3)
@@ -661,9 +753,16 @@ async def check_killed_and_reaped(children: Children, result: object, raised: ob
         await asyncio.sleep(0.005)
     if pid is not None and running(pid):
         pytest.fail(
-            "The child is still running after run_with_timeout() returned: when the timeout "
-            "passes you must stop it yourself (proc.kill()); asyncio.wait_for only stops "
-            "waiting, it does not stop the child.",
+            "The child is still running after run_with_timeout() "
+            + (
+                "let a TimeoutError out. If you meant to catch it and kill the child: "
+                "asyncio.wait_for and asyncio.timeout raise TimeoutError (not CancelledError), "
+                "so catch that. "
+                if raised is not None
+                else "returned: "
+            )
+            + "When the timeout passes you must stop the child yourself (proc.kill()); "
+            "asyncio.wait_for only stops waiting, it does not stop the child.",
             pytrace=False,
         )
     if raised is not None:
@@ -681,7 +780,15 @@ async def check_killed_and_reaped(children: Children, result: object, raised: ob
             "proc.kill(), `await proc.wait()`: it collects the exit and returns the code.",
             pytrace=False,
         )
-    if not (isinstance(result, int) and result < 0):
+    if result == -signal.SIGTERM:
+        pytest.fail(
+            "run_with_timeout() returned -15: the child died of SIGTERM, so it was asked to "
+            "stop with proc.terminate() (a polite request it may ignore or take its time "
+            "over). When the timeout passes, kill it at once with proc.kill() (SIGKILL), "
+            "then return what `await proc.wait()` gives back: -9.",
+            pytrace=False,
+        )
+    if result != -signal.SIGKILL:
         pytest.fail(
             f"run_with_timeout() returned {result!r} for a child it had to kill; expected the "
             "child's negative return code (-9 after proc.kill()). Return what "
@@ -705,6 +812,47 @@ async def test_run_with_timeout_returns_the_code_of_a_child_that_finishes_in_tim
         7,
         "run_with_timeout() of a child that exits with code 7 well within its timeout",
         "A child that finishes in time is not killed: return its own return code.",
+    )
+
+
+@pytest.mark.task(4)
+@pytest.mark.wall_limit(4)
+async def test_run_with_timeout_lets_a_chatty_child_finish(children):
+    # The child writes 1 MB only when its output is a pipe that is not the test's own output:
+    # a pipe run_with_timeout() made. Left unread, that pipe fills up and the child stops.
+    body = """
+    import stat
+    out = os.fstat(1)
+    if stat.S_ISFIFO(out.st_mode) and out.st_ino != int(sys.argv[1]):
+        sys.stdout.write("x" * 1_000_000)
+    sys.exit(4)
+    """
+    own_output = os.fstat(1).st_ino
+    result = await finish_within(
+        2.5,
+        subprocesses.run_with_timeout(children.command(body, str(own_output)), timeout=2),
+        "run_with_timeout(timeout=2) of a child that writes 1 MB and exits at once had not "
+        "returned after 2.5 s. If you start the child with stdout=asyncio.subprocess.PIPE and "
+        "never read that pipe, the child stops once it is full (64 KiB), waiting for a reader, "
+        "and even after proc.kill() proc.wait() can go on waiting for the unread pipe. Do not "
+        "pipe output you do not read (leave stdout out), or read it while you wait "
+        "(asyncio.wait_for(proc.communicate(), timeout)).",
+    )
+    checks.not_coroutine(result, "run_with_timeout()'s result")
+    checks.equal(
+        result,
+        4,
+        "run_with_timeout(timeout=2) of a child that writes 1 MB to its output and exits with "
+        "code 4 at once",
+        lambda got: (
+            "The child was killed although it would have finished in time: you piped its "
+            "output (stdout=asyncio.subprocess.PIPE) and never read it, so once the pipe was "
+            "full (64 KiB) the child stopped, waiting for a reader, until the timeout. Do not "
+            "pipe output you do not read (leave stdout out), or read it while you wait "
+            "(asyncio.wait_for(proc.communicate(), timeout))."
+            if isinstance(got, int) and got < 0
+            else "A child that finishes in time is not killed: return its own return code."
+        ),
     )
 
 

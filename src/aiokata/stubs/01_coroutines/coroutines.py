@@ -28,7 +28,8 @@ async def average_reading(read_sensor: Callable[[], Awaitable[float]], count: in
     """Task 3. Take `count` readings from the sensor, one after another, and return their mean.
 
     Each `await read_sensor()` takes one new reading. The sensor takes one reading at a time:
-    start the next only when the previous one has finished. `count` is at least 1.
+    start the next only when the previous one has finished. `count` is at least 1. Return the
+    mean itself (the sum divided by `count` with `/`), not rounded.
     """
     raise NotImplementedError(
         "call read_sensor() afresh for each reading, await it, and average the values"

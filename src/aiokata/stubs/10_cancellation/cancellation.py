@@ -52,8 +52,9 @@ async def cancel_and_wait(task: "asyncio.Task[Any]") -> bool:
     Return True if the task ended cancelled, False if it ended some other way (it had
     already finished, or it caught the CancelledError and returned). Wait for its cleanup
     however long that takes. Do not raise the task's CancelledError to the caller, but do
-    raise any other exception the task ended with. If the caller cancels cancel_and_wait()
-    itself while it waits, it must end cancelled too.
+    raise any other exception the task ended with, even if it had already failed before you
+    were called. If the caller cancels cancel_and_wait() itself while it waits, it must end
+    cancelled too.
     """
     raise NotImplementedError(
         "task.cancel(), then await the task, catching only the CancelledError meant for it"

@@ -1,0 +1,39 @@
+"""Exercise 03, a wrong answer kept for the kit's own tests."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+
+async def make_breakfast(
+    brew_coffee: Callable[[], Awaitable[str]],
+    toast_bread: Callable[[], Awaitable[str]],
+) -> tuple[str, str]:
+    coffee_task = asyncio.create_task(brew_coffee())
+    toast = await toast_bread()
+    return await coffee_task, toast
+
+
+async def fetch_all(fetch: Callable[[str], Awaitable[str]], urls: list[str]) -> list[str]:
+    return list(await asyncio.gather(*(fetch(url) for url in urls)))
+
+
+async def fetch_report(
+    fetch: Callable[[str], Awaitable[str]], urls: list[str]
+) -> tuple[dict[str, str], dict[str, Exception]]:
+    pages: dict[str, str] = {}
+    errors: dict[str, Exception] = {}
+    tasks: dict[str, asyncio.Task[str]] = {}
+    try:
+        async with asyncio.TaskGroup() as group:
+            for url in urls:
+                tasks[url] = group.create_task(fetch(url))
+    except* Exception:
+        pass  # the group has cancelled the fetches still running
+    for url, task in tasks.items():
+        if task.cancelled():
+            continue
+        if task.exception() is not None:
+            errors[url] = task.exception()
+        else:
+            pages[url] = task.result()
+    return pages, errors

@@ -1,0 +1,39 @@
+"""Exercise 05, a wrong answer: schedules lambda: beat(i + 1) in a loop:
+every beat sees the last number."""
+
+import asyncio
+import functools
+import math
+
+
+def notify_soon(notify, user, *, urgent):
+    loop = asyncio.get_running_loop()
+    return loop.call_soon(functools.partial(notify, user, urgent=urgent))
+
+
+def schedule_reminders(remind, reminders):
+    loop = asyncio.get_running_loop()
+    return [loop.call_later(delay, remind, text) for text, delay in reminders]
+
+
+def schedule_on_the_beat(beat, period, count):
+    loop = asyncio.get_running_loop()
+    first = math.floor(loop.time() / period) + 1
+    return [loop.call_at((first + i) * period, lambda: beat(i + 1)) for i in range(count)]  # noqa: B023
+
+
+class Debouncer:
+    def __init__(self, delay, action):
+        self.delay = delay
+        self.action = action
+        self._pending = None
+
+    def poke(self):
+        if self._pending is not None:
+            self._pending.cancel()
+        self._pending = asyncio.get_running_loop().call_later(self.delay, self.action)
+
+    def cancel(self):
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None

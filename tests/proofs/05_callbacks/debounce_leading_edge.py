@@ -1,0 +1,45 @@
+"""Exercise 05, a wrong answer: calls the action on the first poke
+(leading edge) instead of after the quiet delay."""
+
+import asyncio
+import functools
+import math
+
+
+def notify_soon(notify, user, *, urgent):
+    loop = asyncio.get_running_loop()
+    return loop.call_soon(functools.partial(notify, user, urgent=urgent))
+
+
+def schedule_reminders(remind, reminders):
+    loop = asyncio.get_running_loop()
+    return [loop.call_later(delay, remind, text) for text, delay in reminders]
+
+
+def schedule_on_the_beat(beat, period, count):
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    first = math.floor(now / period) + 1
+    return [loop.call_at((first + i) * period, beat, i + 1) for i in range(count)]
+
+
+class Debouncer:
+    def __init__(self, delay, action):
+        self.delay = delay
+        self.action = action
+        self._pending = None
+
+    def _clear(self):
+        self._pending = None
+
+    def poke(self):
+        if self._pending is None:
+            self.action()
+        else:
+            self._pending.cancel()
+        self._pending = asyncio.get_running_loop().call_later(self.delay, self._clear)
+
+    def cancel(self):
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None

@@ -1,0 +1,40 @@
+"""Exercise 05, a wrong answer: schedules the reminders sorted by
+delay and returns the handles in that order, not the order given."""
+
+import asyncio
+import functools
+import math
+
+
+def notify_soon(notify, user, *, urgent):
+    loop = asyncio.get_running_loop()
+    return loop.call_soon(functools.partial(notify, user, urgent=urgent))
+
+
+def schedule_reminders(remind, reminders):
+    loop = asyncio.get_running_loop()
+    return [loop.call_later(d, remind, t) for t, d in sorted(reminders, key=lambda r: r[1])]
+
+
+def schedule_on_the_beat(beat, period, count):
+    loop = asyncio.get_running_loop()
+    now = loop.time()
+    first = math.floor(now / period) + 1
+    return [loop.call_at((first + i) * period, beat, i + 1) for i in range(count)]
+
+
+class Debouncer:
+    def __init__(self, delay, action):
+        self.delay = delay
+        self.action = action
+        self._pending = None
+
+    def poke(self):
+        if self._pending is not None:
+            self._pending.cancel()
+        self._pending = asyncio.get_running_loop().call_later(self.delay, self.action)
+
+    def cancel(self):
+        if self._pending is not None:
+            self._pending.cancel()
+            self._pending = None

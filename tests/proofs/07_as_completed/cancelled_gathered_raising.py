@@ -1,0 +1,31 @@
+"""Exercise 07, a wrong answer kept for the kit's own tests: gathers the cancelled stragglers
+without return_exceptions=True, so their CancelledError escapes."""
+
+import asyncio
+
+
+async def _labelled(download, name):
+    try:
+        return name, await download(name)
+    except Exception as exc:
+        return name, exc
+
+
+async def report_downloads(download, names, report):
+    for next_done in asyncio.as_completed([_labelled(download, n) for n in names]):
+        report(*await next_done)
+
+
+async def report_within(download, names, report, timeout):
+    tasks = [asyncio.create_task(_labelled(download, n)) for n in names]
+    reported = set()
+    try:
+        for next_done in asyncio.as_completed(tasks, timeout=timeout):
+            name, outcome = await next_done
+            report(name, outcome)
+            reported.add(name)
+    except TimeoutError:
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks)
+    return [n for n in names if n not in reported]

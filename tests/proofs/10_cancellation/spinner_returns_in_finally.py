@@ -1,0 +1,51 @@
+"""Exercise 10, wrong: a `return` in `finally:` swallows both the cancellation and the terminal's
+error.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+FRAMES = "|/-\\"
+
+
+class Terminal(Protocol):
+    def show(self, frame: str) -> None: ...
+    def clear(self) -> None: ...
+
+
+async def spinner(terminal: Terminal, interval: float = 0.1) -> None:
+    try:
+        while True:
+            for frame in FRAMES:
+                terminal.show(frame)
+                await asyncio.sleep(interval)
+    finally:
+        terminal.clear()
+        return  # noqa: B012
+
+
+async def run_with_spinner(
+    job: Callable[[], Awaitable[T]], spin: Callable[[], Awaitable[None]]
+) -> T:
+    spinning = asyncio.create_task(spin())
+    try:
+        return await job()
+    finally:
+        spinning.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await spinning
+
+
+async def cancel_and_wait(task: "asyncio.Task[Any]") -> bool:
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        me = asyncio.current_task()
+        if me is not None and me.cancelling():
+            raise  # the cancellation was (also) meant for us: let it through
+    return task.cancelled()

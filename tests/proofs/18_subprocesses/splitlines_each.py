@@ -1,0 +1,31 @@
+"""Exercise 18, wrong: stream_lines() splits each line with splitlines()."""
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+
+async def run(args: Sequence[str]) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    return proc.returncode, out.decode()
+
+
+async def run_all(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
+    return list(await asyncio.gather(*(run(args) for args in commands)))
+
+
+async def stream_lines(args: Sequence[str], on_line: Callable[[str], None]) -> int:
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
+    async for raw in proc.stdout:
+        for text in raw.decode().splitlines():
+            on_line(text)
+    return await proc.wait()
+
+
+async def run_with_timeout(args: Sequence[str], timeout: float) -> int:
+    proc = await asyncio.create_subprocess_exec(*args)
+    try:
+        return await asyncio.wait_for(proc.wait(), timeout)
+    except TimeoutError:
+        proc.kill()
+        return await proc.wait()

@@ -1,0 +1,32 @@
+"""Exercise 18, wrong: run_all() uses asyncio.wait, which refuses no commands."""
+
+import asyncio
+from collections.abc import Callable, Sequence
+
+
+async def run(args: Sequence[str]) -> tuple[int, str]:
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
+    out, _ = await proc.communicate()
+    return proc.returncode, out.decode()
+
+
+async def run_all(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
+    tasks = [asyncio.create_task(run(args)) for args in commands]
+    await asyncio.wait(tasks)
+    return [task.result() for task in tasks]
+
+
+async def stream_lines(args: Sequence[str], on_line: Callable[[str], None]) -> int:
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
+    async for raw in proc.stdout:
+        on_line(raw.decode().removesuffix("\n"))
+    return await proc.wait()
+
+
+async def run_with_timeout(args: Sequence[str], timeout: float) -> int:
+    proc = await asyncio.create_subprocess_exec(*args)
+    try:
+        return await asyncio.wait_for(proc.wait(), timeout)
+    except TimeoutError:
+        proc.kill()
+        return await proc.wait()
