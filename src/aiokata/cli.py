@@ -61,6 +61,12 @@ class Session:
         self.save()
         return result
 
+    def replace_file(self, exercise: catalog.Exercise, text: str) -> None:
+        """Write the learner's file for `exercise`; its cached result no longer holds."""
+        write_atomically(progress.learner_file(exercise), text)
+        self.state.results.pop(exercise.name, None)
+        self.save()
+
     def save(self) -> None:
         try:
             state.save(self.kit, self.state)
@@ -244,9 +250,7 @@ def reset(exercise: str, yes: bool) -> None:
             abort=True,
         )
     saved = progress.backup(session.kit, e) if mine.exists() else None
-    write_atomically(mine, pristine.read_text(encoding="utf-8"))
-    session.state.results.pop(e.name, None)
-    session.save()
+    session.replace_file(e, pristine.read_text(encoding="utf-8"))
     if saved:
         console.print(f"Saved your version as {saved.relative_to(session.kit)}")
     console.print(
@@ -281,9 +285,7 @@ def restore(exercise: str, list_only: bool) -> None:
     mine = progress.learner_file(e)
     keep_current = mine.exists() and not progress.untouched(e)
     current = progress.backup(session.kit, e) if keep_current else None
-    write_atomically(mine, latest.read_text(encoding="utf-8"))
-    session.state.results.pop(e.name, None)
-    session.save()
+    session.replace_file(e, latest.read_text(encoding="utf-8"))
     console.print(f"Restored exercises/{e.name}/{e.module_file} from {latest.name}.")
     if current:
         console.print(f"The file it replaced is kept as {current.relative_to(session.kit)}.")

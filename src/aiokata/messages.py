@@ -11,7 +11,8 @@ from _pytest.reports import TestReport
 
 from aiokata import isolation, targets
 
-STATUS = "aiokata_status"
+STATUS = "aiokata_status"  # a report property: pass/fail/error/timeout as aiokata saw it
+LOOP_TIME = "aiokata_loop_time"  # a report property: loop time the test's body simulated
 NOTES = "aiokata also noticed"  # the report section for hygiene notes on a failed test
 
 

@@ -29,7 +29,6 @@ FINDINGS = pytest.StashKey[guards.Findings]()
 DEFAULT_WALL_LIMIT = 3.0
 DEFAULT_LOOP_LIMIT = 600.0
 SECTION_LIMIT = 64_000  # characters of captured output kept per report section
-LOOP_TIME = "aiokata_loop_time"  # a report property: loop time the test's body simulated
 
 MARKERS = (
     "task(n): the lesson's task this test checks (counts toward that task's points)",
@@ -265,7 +264,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
         return report
     isolation.note("called")
     if findings.loop_elapsed is not None and _virtual(item):
-        report.user_properties.append((LOOP_TIME, findings.loop_elapsed))
+        report.user_properties.append((messages.LOOP_TIME, findings.loop_elapsed))
     gc.collect()  # surfaces coroutines never awaited and task errors never retrieved
     findings.collect_leftovers()
     problems = findings.problems()

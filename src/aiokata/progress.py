@@ -90,16 +90,18 @@ def refresh(
     kit: Path, exercises: list[catalog.Exercise], state: State, force: bool = False
 ) -> list[Standing]:
     """Standings for `exercises`, running the tests of those whose files changed."""
+    fresh = {e.name for e in exercises if untouched(e)}
+    digests: dict[str, str] = {}  # taken before the run, so a save during it is seen next time
     stale = []
     for exercise in exercises:
-        if untouched(exercise):
+        if exercise.name in fresh:
             state.results.pop(exercise.name, None)
             continue
         record = state.results.get(exercise.name)
-        if force or record is None or record.digest != digest(exercise):
+        digests[exercise.name] = digest(exercise)
+        if force or record is None or record.digest != digests[exercise.name]:
             stale.append(exercise)
     if stale:
-        digests = {e.name: digest(e) for e in stale}
         code, tests, output = runner.run_exercises(kit, [e.name for e in stale])
         if not tests and code not in (0, 1):
             tail = "\n".join(output.strip().splitlines()[-5:])
@@ -108,7 +110,9 @@ def refresh(
             mine = [t for t in tests if t["exercise"] == exercise.name]
             state.results[exercise.name] = record_from(exercise, mine, digests[exercise.name])
     return [
-        Standing(e, None if untouched(e) else state.results.get(e.name), not untouched(e))
+        Standing(e, state.results.get(e.name), True)
+        if e.name not in fresh
+        else Standing(e, None, False)
         for e in exercises
     ]
 

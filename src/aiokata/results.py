@@ -55,13 +55,14 @@ class Collector:
         if result is None:
             return
         result.duration += report.duration
-        result.loop_time += dict(report.user_properties).get("aiokata_loop_time", 0.0)
+        properties = dict(report.user_properties)
+        result.loop_time += properties.get(messages.LOOP_TIME, 0.0)
         status = "pass"
         if report.skipped:
             status = "skip"
         elif report.failed:
             status = "fail" if report.when == "call" else "error"
-            status = dict(report.user_properties).get(messages.STATUS, status)
+            status = properties.get(messages.STATUS, status)
         notes = [text for title, text in report.sections if title == messages.NOTES]
         if _rank(status) > _rank(result.status):
             result.status = status
