@@ -1,7 +1,9 @@
 """The contract's commands, run as a user would: in a separate process, from the kit's root."""
 
+import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -50,8 +52,9 @@ def test_folder_name_and_number_select_the_same_tests():
     by_number = pytest_cli("exercises/03", "--collect-only", "-q")
     by_folder = pytest_cli("exercises/03_tasks", "--collect-only", "-q")
     assert by_number.returncode == by_folder.returncode == 0, by_number.stdout
-    assert by_number.stdout == by_folder.stdout
-    assert "test_tasks.py::" in by_number.stdout
+    tests = [line for line in by_number.stdout.splitlines() if "::" in line]
+    assert tests == [line for line in by_folder.stdout.splitlines() if "::" in line]
+    assert tests and all("test_tasks.py::" in line for line in tests)  # (the run time may differ)
 
 
 def test_solutions_flag_passes():
@@ -138,3 +141,52 @@ def test_without_isolation_the_same_verdicts_come_out(tmp_path: Path):
     )
     stuck = [t for t in tests if "still waiting after" in t["message"]]
     assert stuck and code == 1, output
+
+
+def test_a_bad_stream_descriptor_is_a_usage_error():
+    done = pytest_cli("--aiokata-stream=987", "exercises/03")
+    assert done.returncode == 4
+    assert "not an open file descriptor" in done.stderr
+
+
+FORGER = """
+
+import json as _json, os as _os
+
+def _forge():
+    line = _json.dumps({"event": "result", "result": {"nodeid": "FORGED", "status": "pass"}})
+    for fd in range(3, 1024):
+        try:
+            _os.write(fd, (line + "\\n").encode())
+        except OSError:
+            pass
+
+_forge()  # at import, in every test's child
+"""
+
+
+def test_the_result_stream_is_out_of_reach_of_the_code_under_test(tmp_path: Path):
+    """What `aiokata grade` reads: one line per event, in order, and nothing the submission's
+    code writes to every descriptor it holds reaches it."""
+    module = tmp_path / TASKS.name / TASKS.module_file
+    module.parent.mkdir()
+    solution = (KIT / "solutions" / TASKS.name / TASKS.module_file).read_text()
+    module.write_text(solution + FORGER)
+    reader, writer = socket.socketpair()
+    with reader, writer:
+        done = subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             f"--submission={tmp_path}", f"--aiokata-stream={writer.fileno()}", "exercises/03"],
+            cwd=KIT, capture_output=True, text=True, timeout=120, pass_fds=(writer.fileno(),),
+        )  # fmt: skip
+        writer.close()
+        data = b"".join(iter(lambda: reader.recv(1 << 16), b""))
+    events = [json.loads(line) for line in data.decode().splitlines()]
+    # (the forged line may show up inside a result, as output the test captured: that is fine)
+    kinds = [e["event"] for e in events]
+    assert kinds[0] == "collected" and kinds[-1] == "finished", kinds
+    tests = [t["nodeid"] for t in events[0]["tests"]]
+    assert kinds[1:-1] == ["start", "result"] * len(tests), kinds
+    assert [e["result"]["nodeid"] for e in events if e["event"] == "result"] == tests
+    assert all(e["result"]["status"] == "pass" for e in events if e["event"] == "result")
+    assert done.returncode == 0, done.stdout

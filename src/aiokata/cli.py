@@ -1,8 +1,9 @@
 """The learner's command line: `aiokata`, `list`, `check`, `watch`, `hint`, `reset`,
-`restore` and `solution`."""
+`restore` and `solution`; and the instructor's `grade`."""
 
 from __future__ import annotations
 
+import signal
 import sys
 from pathlib import Path
 
@@ -22,7 +23,9 @@ class Problem(click.ClickException):
     """A one-line error for the learner; no traceback."""
 
     def show(self, file=None) -> None:
-        Console(stderr=True, highlight=False).print(f"[red]error:[/red] {escape(self.message)}")
+        Console(stderr=True, highlight=False, soft_wrap=True).print(
+            f"[red]error:[/red] {escape(self.message)}"
+        )
 
 
 def find_kit(start: Path | None = None) -> Path:
@@ -337,3 +340,147 @@ def watch(exercise: str | None) -> None:
 
     session = Session()
     watching.run(session, session.exercise(exercise) if exercise else None)
+
+
+@main.command()
+@click.argument("submissions", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--exercise", "-e", "keys", multiple=True, help="grade only this exercise (repeatable)"
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "json", "csv", "junit", "gradescope"]),
+    default="table",
+    show_default=True,
+    help="how to write the grades",
+)
+@click.option("--out", type=click.Path(path_type=Path), help="write the grades to this file")
+@click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, help="grade N at once")
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=5),
+    default=600,
+    show_default=True,
+    help="wall-clock seconds for one submission, all its exercises",
+)
+@click.option(
+    "--memory",
+    type=click.IntRange(min=256),
+    default=2048,
+    show_default=True,
+    help="MiB of address space per process of a submission",
+)
+@click.option("--sandbox", is_flag=True, help="run each submission under bubblewrap (bwrap)")
+@click.option(
+    "--results",
+    type=click.Path(path_type=Path),
+    default=".aiokata-grades",
+    show_default=True,
+    help="folder keeping each submission's grade, so a rerun skips what is graded",
+)
+@click.option("--force", is_flag=True, help="grade again even what --results already holds")
+@click.option(
+    "--kit",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="the kit whose tests grade (default: the kit around the current folder)",
+)
+def grade(
+    submissions: tuple[Path, ...],
+    keys: tuple[str, ...],
+    fmt: str,
+    out: Path | None,
+    jobs: int,
+    timeout: float,
+    memory: int,
+    sandbox: bool,
+    results: Path,
+    force: bool,
+    kit: Path | None,
+) -> None:
+    """Grade SUBMISSION folders with the kit's tests.
+
+    A submission is laid out like exercises/ (03_tasks/tasks.py ...) or is a repo root that
+    holds one. Only its exercise files are used: its own tests, conftest.py and pytest
+    settings are ignored. A task's points are earned when all its tests pass. Each grade is
+    saved in --results as soon as it is done; a rerun skips submissions already graded with
+    the same files, kit and settings (use --force to grade again). Exit code 0 means every
+    submission was graded, whatever the scores.
+
+    \b
+    Examples:
+      aiokata grade submissions/*                        a table of everyone's scores
+      aiokata grade submissions/* -j 2 --format csv --out grades.csv
+      aiokata grade alice -e 03 -e 04                    one student, two exercises, in detail
+      aiokata grade submissions/* --sandbox --format junit --out grades.xml
+      aiokata grade /autograder/submission --format gradescope --out results.json
+    """
+    from aiokata.grading import formats
+    from aiokata.grading.runner import Grader, Limits, Plan
+    from aiokata.grading.sandbox import SandboxUnavailable
+
+    kit = (kit or find_kit()).resolve()
+    try:
+        exercises = list(catalog.load_catalog(kit))
+    except catalog.CatalogError as exc:
+        raise Problem(f"broken exercise metadata: {exc}") from None
+    if keys:
+        chosen = {catalog.find(kit, key) or _unknown(kit, key) for key in keys}
+        exercises = [e for e in exercises if e in chosen]
+    for folder in submissions:
+        if not folder.is_dir():
+            raise Problem(f"{folder}: not a folder; a submission is a folder of exercises")
+    if fmt == "gradescope" and len(submissions) != 1:
+        raise Problem("--format gradescope writes one submission's results.json; give one")
+    plan = Plan(
+        kit=kit,
+        exercises=exercises,
+        limits=Limits(timeout=timeout, memory_mb=memory),
+        sandboxed=sandbox,
+        results_dir=results.resolve(),
+        force=force,
+    )
+    try:
+        grader = Grader(plan)
+    except SandboxUnavailable as exc:
+        raise Problem(str(exc)) from None
+    progress_line = Console(stderr=True, highlight=False, soft_wrap=True)
+    if not sandbox and (kit / "solutions").is_dir():
+        progress_line.print(
+            "[yellow]note:[/yellow] without --sandbox, code in a submission can read this kit's "
+            "solutions/ by absolute path (it cannot import them); docs/grading.md explains."
+        )
+
+    def done(result, reused: bool) -> None:
+        how = "saved earlier, not regraded" if reused else f"{result.duration:.1f} s"
+        progress_line.print(
+            f"graded {escape(result.name)}: {result.score}/{result.max_score} ({how})"
+        )
+
+    signal.signal(signal.SIGTERM, _interrupt)  # a cancelled CI job cleans up like Ctrl-C
+    grades = grader.grade_all([Path(s) for s in submissions], jobs=jobs, on_done=done)
+    if out is not None:
+        write_atomically(out, formats.render(fmt, grades))
+        progress_line.print(f"wrote {escape(str(out))}")
+    elif fmt == "table":
+        formats.print_table(console, grades, detail=len(grades) == 1)
+    else:
+        click.echo(formats.render(fmt, grades), nl=False)
+
+
+def _interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
+
+
+def _unknown(kit: Path, key: str):
+    known = ", ".join(f"{e.number:02d}" for e in catalog.load_catalog(kit))
+    raise Problem(f"no exercise {key!r}; the exercises are {known}")
+
+
+def _register_instructor_commands() -> None:
+    from aiokata.grading.bundle import bundle
+
+    main.add_command(bundle)
+
+
+_register_instructor_commands()

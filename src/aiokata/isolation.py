@@ -25,22 +25,38 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _channel: int | None = None  # the pipe's write end, set only inside a child
+# Descriptors only the parent may hold (a grader's result pipe): each child closes them
+# before any learner code runs, so that code cannot write results of its own.
+parent_only: set[int] = set()
 
 
 def available() -> bool:
     return hasattr(os, "fork") and sys.platform not in ("win32", "emscripten", "wasi")
 
 
+def forbid_inspection() -> None:
+    """Make this process non-dumpable: an unprivileged process of the same user (such as a
+    test's child) can then no longer open /proc/<pid>/fd or /proc/<pid>/mem of this one."""
+    if sys.platform != "linux":
+        return
+    import ctypes
+
+    pr_set_dumpable = 4
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_dumpable, 0, 0, 0, 0)
+
+
 def note(event: str, **data: object) -> None:
     """Tell the parent how far the child got; a no-op outside a child."""
     if _channel is not None:
-        _send({"event": event, **data})
+        send(_channel, {"event": event, **data})
 
 
-def _send(message: dict) -> None:
+def send(fd: int, message: dict) -> None:
+    """One JSON line to a pipe, written whole even when the pipe takes it in pieces."""
     data = (json.dumps(message) + "\n").encode()
     while data:
-        data = data[os.write(_channel, data) :]  # type: ignore[arg-type]
+        data = data[os.write(fd, data) :]
 
 
 @dataclass
@@ -137,16 +153,19 @@ def _child_main(child: Callable[[], list[dict]], read_fd: int, write_fd: int, st
     code = 0
     try:
         os.close(read_fd)
+        for fd in parent_only:
+            with contextlib.suppress(OSError):
+                os.close(fd)
         os.setpgid(0, 0)
         _channel = write_fd
         signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
         faulthandler.register(signal.SIGUSR1, file=stack_fd, all_threads=True)
         reports = child()
-        _send({"event": "reports", "reports": reports})
+        send(write_fd, {"event": "reports", "reports": reports})
     except BaseException:
         code = 70
         with contextlib.suppress(BaseException):
-            _send({"event": "child-error", "text": traceback.format_exc()})
+            send(write_fd, {"event": "child-error", "text": traceback.format_exc()})
     finally:
         os._exit(code)
 

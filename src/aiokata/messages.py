@@ -11,9 +11,19 @@ from _pytest.reports import TestReport
 
 from aiokata import isolation, targets
 
+try:
+    import resource
+except ImportError:  # Windows
+    resource = None  # type: ignore[assignment]
+
 STATUS = "aiokata_status"  # a report property: pass/fail/error/timeout as aiokata saw it
 LOOP_TIME = "aiokata_loop_time"  # a report property: loop time the test's body simulated
 NOTES = "aiokata also noticed"  # the report section for hygiene notes on a failed test
+TAMPERED = (
+    "The test's process sent back results that are not this test's own (malformed, or for a "
+    "different test). Code under test must not write to the test harness's pipes; this test "
+    "counts as an error."
+)
 
 
 def loop_limit(seconds: float) -> str:
@@ -57,6 +67,17 @@ def plain_failure(excinfo: pytest.ExceptionInfo, focus: set[str]) -> str | None:
         return str(excinfo.value.msg)
     if excinfo.errisinstance((SystemExit, KeyboardInterrupt)):
         return interrupted(excinfo.value)
+    if excinfo.errisinstance(MemoryError):
+        return out_of_memory(excinfo, focus)
+    if excinfo.errisinstance(pytest.PytestUnraisableExceptionWarning):
+        cause = excinfo.value.__cause__
+        what = f"{type(cause).__name__}: {cause}" if cause else str(excinfo.value)
+        return (
+            f"Python could only log this problem, after your code ran: {what}\n"
+            "Likely: something your code started or opened was never finished or closed (a "
+            "subprocess still running, a file or socket left open). Wait for it, close it, or "
+            "use `with` / `async with`."
+        )
     if excinfo.errisinstance(NotImplementedError):
         frames = [f for f in traceback.extract_tb(excinfo.tb) if f.filename in focus]
         if frames:
@@ -67,6 +88,26 @@ def plain_failure(excinfo: pytest.ExceptionInfo, focus: set[str]) -> str | None:
                 f"not written yet: {detail}"
             )
     return None
+
+
+def out_of_memory(excinfo: pytest.ExceptionInfo, focus: set[str]) -> str:
+    frames = [f for f in traceback.extract_tb(excinfo.tb) if f.filename in focus]
+    where = ""
+    if frames:
+        frame = frames[-1]
+        where = f" at {targets.display(Path(frame.filename))}:{frame.lineno} ({frame.line})"
+    soft, _ = resource.getrlimit(resource.RLIMIT_AS) if resource else (-1, -1)
+    limit = (
+        f"this process may use at most {soft >> 20} MiB of memory (a limit set by whoever runs "
+        "the tests, e.g. `aiokata grade --memory`)"
+        if soft > 0
+        else "the machine has no more memory to give"
+    )
+    return (
+        f"Your code ran out of memory (MemoryError){where}: {limit}. None of these exercises "
+        "needs more than a few megabytes; look for a list, string or buffer that grows without "
+        "end."
+    )
 
 
 def _where(stack: str, path: str) -> str:

@@ -59,6 +59,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="write every exercise test's result, with its task, as JSON to PATH",
     )
     group.addoption(
+        "--aiokata-stream",
+        type=int,
+        metavar="FD",
+        help="(for `aiokata grade`) send each test's result as a JSON line to this open "
+        "file descriptor, which the tests' child processes never hold",
+    )
+    group.addoption(
         "--wall-limit",
         type=float,
         default=DEFAULT_WALL_LIMIT,
@@ -148,8 +155,23 @@ def pytest_configure(config: pytest.Config) -> None:
         targets.set_current(targets.Target("submission", targets.submission_base(folder)))
     else:
         targets.set_current(targets.LEARNER)
-    config.stash[results.COLLECTOR] = results.Collector(config)
+    config.stash[results.COLLECTOR] = results.Collector(config, _grader_stream(config))
     config.pluginmanager.register(config.stash[results.COLLECTOR], "aiokata-results")
+
+
+def _grader_stream(config: pytest.Config) -> int | None:
+    fd = config.getoption("aiokata_stream")
+    if fd is None:
+        return None
+    try:
+        os.fstat(fd)
+    except OSError:
+        raise pytest.UsageError(f"--aiokata-stream {fd}: not an open file descriptor") from None
+    if not _isolated(config):
+        raise pytest.UsageError("--aiokata-stream needs a child process per test (fork)")
+    isolation.parent_only.add(fd)
+    isolation.forbid_inspection()
+    return fd
 
 
 def pytest_report_header(config: pytest.Config) -> str | None:
@@ -330,11 +352,33 @@ def _run_isolated(item: pytest.Item, findings: guards.Findings) -> list[TestRepo
 
     outcome = isolation.run_forked(child, _wall_limit(item))
     if outcome.reports is not None:
-        return [
-            config.hook.pytest_report_from_serializable(config=config, data=data)
-            for data in outcome.reports
-        ]
+        reports = _reports_of(item, outcome.reports)
+        if reports is None:
+            return [messages.failed_report(item, messages.TAMPERED, status="error")]
+        return reports
     message, status, import_broken = messages.lost_child(outcome, path, _wall_limit(item))
     if import_broken:
         _broken_imports[path] = messages.import_broken_elsewhere(message, item.nodeid)
     return [messages.failed_report(item, message, status=status, duration=outcome.wall)]
+
+
+def _reports_of(item: pytest.Item, sent: object) -> list[TestReport] | None:
+    """The child's reports, or None unless they are well-formed reports of this very test:
+    code under test could write to the child's pipe, and must not crash the run or speak for
+    another test."""
+    config = item.config
+    try:
+        reports = [
+            config.hook.pytest_report_from_serializable(config=config, data=data)
+            for data in sent  # type: ignore[union-attr]
+        ]
+    except Exception:
+        return None
+    if not reports or not all(
+        isinstance(r, TestReport) and r.nodeid == item.nodeid and r.when in _PHASES for r in reports
+    ):
+        return None
+    return reports
+
+
+_PHASES = ("setup", "call", "teardown")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from _pytest.reports import TestReport
 
-from aiokata import catalog, messages, targets
+from aiokata import catalog, isolation, messages, targets
 
 COLLECTOR = pytest.StashKey["Collector"]()
 MESSAGE_LIMIT = 4000
@@ -46,9 +46,23 @@ def _rank(status: str) -> int:
 class Collector:
     """Registered as a plugin by aiokata's pytest_configure."""
 
-    def __init__(self, config: pytest.Config) -> None:
+    def __init__(self, config: pytest.Config, stream: int | None = None) -> None:
         self.config = config
         self.results: dict[str, TestResult] = {}
+        self.stream = stream  # a grader's pipe: each result as soon as its test ends
+
+    def _emit(self, event: str, **data: object) -> None:
+        if self.stream is not None:
+            isolation.send(self.stream, {"event": event, **data})
+
+    def pytest_runtest_logstart(self, nodeid: str) -> None:
+        if nodeid in self.results:
+            self._emit("start", nodeid=nodeid)
+
+    def pytest_runtest_logfinish(self, nodeid: str) -> None:
+        result = self.results.get(nodeid)
+        if result is not None:
+            self._emit("result", result=asdict(result))
 
     def pytest_runtest_logreport(self, report: TestReport) -> None:
         result = self.results.get(report.nodeid)
@@ -80,6 +94,7 @@ class Collector:
             if exercise is not None:
                 task = item.get_closest_marker("task").args[0]
                 self.results[item.nodeid] = TestResult(item.nodeid, exercise.name, task)
+        self._emit("collected", tests=[asdict(r) for r in self.results.values()])
 
     def by_exercise(self) -> dict[str, list[TestResult]]:
         grouped: dict[str, list[TestResult]] = {}
@@ -88,6 +103,7 @@ class Collector:
         return grouped
 
     def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        self._emit("finished")
         path = self.config.getoption("aiokata_report")
         if not path:
             return

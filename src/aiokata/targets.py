@@ -86,6 +86,8 @@ def import_target(path: Path, exercise: catalog.Exercise) -> ModuleType:
     try:
         source = path.read_text(encoding="utf-8")
     except FileNotFoundError:
+        if current().kind == "submission":
+            _fail(f"{shown} is not in the submission, so none of this exercise's tests can pass.")
         _fail(
             f"{shown} does not exist. Each exercise is tested against "
             f"{exercise.name}/{exercise.module_file}; restore it with `git checkout {shown}` "

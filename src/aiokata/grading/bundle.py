@@ -1,0 +1,375 @@
+"""`aiokata bundle`: the kit packaged for a grading service.
+
+- `gradescope`: the autograder zip Gradescope asks for: setup.sh and run_autograder at its root
+  (from autograders/gradescope/), the settings run_autograder reads (aiokata.env), and under
+  kit/ what grading needs: pyproject.toml, conftest.py, README.md, src/ and, for each exercise,
+  its metadata, lesson, untouched stub and tests.
+- `classroom`: a starter repository for GitHub Classroom: the same kit, the grading workflow as
+  .github/workflows/classroom.yml and its helper.
+
+Neither ever holds solutions/, tests/ (its proofs contain correct answers), .git, state or
+caches: files are picked one by one from the kit, never copied as a tree with exceptions.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import stat
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import click
+
+from aiokata import catalog
+
+KIT_TOP_FILES = ("pyproject.toml", "conftest.py", "README.md")
+GRADESCOPE_SOURCE = Path("autograders") / "gradescope"
+GRADESCOPE_SCRIPTS = ("setup.sh", "run_autograder")
+CLASSROOM_SOURCE = Path("autograders") / "github-classroom"
+CLASSROOM_TEMPLATE = "aiokata.yml"
+CLASSROOM_WORKFLOW = ".github/workflows/classroom.yml"
+SETTINGS_FILE = "aiokata.env"
+KIT_FOLDER = "kit"
+# A fixed date makes the zip depend on the files alone (1980 is the earliest a zip can hold).
+ZIP_DATE = (1980, 1, 1, 0, 0, 0)
+SKIPPED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
+GRADESCOPE_TIMEOUT = 600  # Gradescope's default limit for a whole run, in seconds
+TESTPATHS = re.compile(r'^testpaths\s*=\s*\["tests"\]', re.MULTILINE)
+
+
+class BundleError(Exception):
+    """The kit cannot be bundled; the message is one line for the user."""
+
+
+@dataclass(frozen=True)
+class GradescopeSettings:
+    """What run_autograder reads from aiokata.env (an environment variable wins over it)."""
+
+    exercises: tuple[str, ...] = ()  # exercise folder names; empty: every exercise
+    timeout: float = 480.0  # for the whole submission: leaves room under Gradescope's 10 min
+    memory: int = 512  # MiB of address space per process; Gradescope's default box is 768 MB
+    sandbox: str = "auto"  # auto, on or off
+
+    def env_text(self) -> str:
+        lines = [
+            "# Read by run_autograder; an environment variable of the same name wins.",
+            f"AIOKATA_EXERCISES={' '.join(self.exercises)}",
+            f"AIOKATA_TIMEOUT={self.timeout:.10g}",  # never 1e+06: the script does arithmetic
+            f"AIOKATA_MEMORY={self.memory}",
+            f"AIOKATA_SANDBOX={self.sandbox}",
+        ]
+        return "\n".join(lines) + "\n"
+
+
+@dataclass
+class KitFiles:
+    """The kit's files a grading service needs: archive name (posix, kit-relative) -> file."""
+
+    files: dict[str, Path] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def _visible_files(folder: Path) -> Iterator[Path]:
+    """Regular files under `folder`, sorted, without hidden names, caches or build leftovers."""
+    for entry in sorted(folder.iterdir(), key=lambda p: p.name):
+        if entry.name.startswith(".") or entry.name == "__pycache__":
+            continue
+        if entry.name.endswith(SKIPPED_SUFFIXES) or entry.is_symlink():
+            continue
+        if entry.is_dir():
+            yield from _visible_files(entry)
+        elif entry.is_file():
+            yield entry
+
+
+def kit_files(kit: Path) -> KitFiles:
+    """Pick the files grading needs, one by one (see the module docstring)."""
+    kit = kit.resolve()
+    found = KitFiles()
+    for name in KIT_TOP_FILES:
+        if not (kit / name).is_file():
+            raise BundleError(f"{kit / name} is missing; is {kit} an aiokata kit?")
+        found.files[name] = kit / name
+    if not (kit / "src").is_dir():
+        raise BundleError(f"{kit / 'src'} is missing; is {kit} an aiokata kit?")
+    for path in _visible_files(kit / "src"):
+        found.files[path.relative_to(kit).as_posix()] = path
+    try:
+        exercises = catalog.load_catalog(kit)
+    except catalog.CatalogError as exc:
+        raise BundleError(f"broken exercise metadata: {exc}") from None
+    if not exercises:
+        raise BundleError(f"{kit / 'exercises'} holds no exercises")
+    for exercise in exercises:
+        folder = f"exercises/{exercise.name}"
+        for name in (catalog.METADATA, "README.md", exercise.test_file.name):
+            found.files[f"{folder}/{name}"] = exercise.folder / name
+        # The untouched stub from the package, not exercises/: an instructor who worked the
+        # kata in this checkout would otherwise ship their answers.
+        stub = kit / "src" / "aiokata" / "stubs" / exercise.name / exercise.module_file
+        here = exercise.folder / exercise.module_file
+        if stub.is_file():
+            if here.read_bytes() != stub.read_bytes():
+                found.notes.append(
+                    f"{folder}/{exercise.module_file} is not the untouched stub; "
+                    "the bundle holds the untouched one"
+                )
+            found.files[f"{folder}/{exercise.module_file}"] = stub
+        else:
+            found.files[f"{folder}/{exercise.module_file}"] = here
+            found.notes.append(f"no packaged stub for {exercise.name}; shipping {here}")
+    return found
+
+
+def _script(kit: Path, folder: Path, name: str) -> Path:
+    path = kit / folder / name
+    if not path.is_file():
+        raise BundleError(f"{path} is missing; it ships with the kit, in {folder.as_posix()}/")
+    return path
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes, mode: int) -> None:
+    info = zipfile.ZipInfo(name, date_time=ZIP_DATE)
+    info.external_attr = (stat.S_IFREG | mode) << 16  # unix mode bits, kept by unzip
+    info.compress_type = zipfile.ZIP_DEFLATED
+    archive.writestr(info, data)
+
+
+def build_gradescope_bundle(
+    kit: Path, out: Path, settings: GradescopeSettings | None = None
+) -> list[str]:
+    """Write Gradescope's autograder zip for `kit` to `out`; the names it holds, sorted."""
+    kit = kit.resolve()
+    settings = settings or GradescopeSettings()
+    picked = kit_files(kit)
+    entries: dict[str, tuple[bytes, int]] = {}
+    for name in GRADESCOPE_SCRIPTS:
+        entries[name] = (_script(kit, GRADESCOPE_SOURCE, name).read_bytes(), 0o755)
+    entries[SETTINGS_FILE] = (settings.env_text().encode(), 0o644)
+    for name, path in picked.files.items():
+        entries[f"{KIT_FOLDER}/{name}"] = (path.read_bytes(), 0o644)
+    out = out.resolve()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside `out`, then moved: an upload never picks up half a zip.
+    handle, temp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.")
+    os.close(handle)
+    try:
+        with zipfile.ZipFile(temp, "w") as archive:
+            for name in sorted(entries):
+                data, mode = entries[name]
+                _add(archive, name, data, mode)
+        os.replace(temp, out)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+    return sorted(entries)
+
+
+def classroom_workflow(template: str, exercises: tuple[str, ...]) -> str:
+    """The workflow template with the exercises to grade filled in."""
+    line = re.compile(r'^(\s*AIOKATA_EXERCISES:\s*)"[^"\n]*"', re.MULTILINE)
+    if not line.search(template):
+        raise BundleError(f"{CLASSROOM_TEMPLATE} has no AIOKATA_EXERCISES line to fill in")
+    return line.sub(lambda m: f'{m.group(1)}"{" ".join(exercises)}"', template, count=1)
+
+
+def build_classroom_starter(
+    kit: Path, out: Path, exercises: tuple[str, ...] = ()
+) -> tuple[list[str], list[str]]:
+    """Write a GitHub Classroom starter repository for `kit` into the new folder `out`.
+
+    Returns the paths written (relative to `out`, sorted) and notes for the user."""
+    kit = kit.resolve()
+    out = out.resolve()
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise BundleError(f"{out} already exists and is not an empty folder")
+    if out == kit or kit in out.parents:
+        raise BundleError(f"{out} is inside the kit; choose a folder outside {kit}")
+    picked = kit_files(kit)
+    files: dict[str, bytes] = {n: p.read_bytes() for n, p in picked.files.items()}
+    if (kit / ".gitignore").is_file():
+        files[".gitignore"] = (kit / ".gitignore").read_bytes()
+    helper_folder = kit / CLASSROOM_SOURCE
+    template = _script(kit, CLASSROOM_SOURCE, CLASSROOM_TEMPLATE)
+    for path in _visible_files(helper_folder):
+        files[path.relative_to(kit).as_posix()] = path.read_bytes()
+    workflow = classroom_workflow(template.read_text(encoding="utf-8"), exercises)
+    files[CLASSROOM_WORKFLOW] = workflow.encode()
+    # The starter has no tests/: a bare `pytest` runs the exercises instead of failing.
+    pyproject = files["pyproject.toml"].decode()
+    files["pyproject.toml"] = TESTPATHS.sub('testpaths = ["exercises"]', pyproject).encode()
+    for name, data in files.items():
+        target = out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return sorted(files), picked.notes
+
+
+# --- the command -----------------------------------------------------------------------------
+
+
+def _exercise_names(kit: Path, keys: tuple[str, ...]) -> tuple[str, ...]:
+    from aiokata.cli import Problem
+
+    names = []
+    for key in keys:
+        exercise = catalog.find(kit, key)
+        if exercise is None:
+            known = ", ".join(f"{e.number:02d}" for e in catalog.load_catalog(kit))
+            raise Problem(f"no exercise {key!r}; the exercises are {known}")
+        names.append(exercise.name)
+    return tuple(sorted(set(names)))
+
+
+def _kit(kit: Path | None) -> Path:
+    from aiokata.cli import Problem, find_kit
+
+    kit = (kit or find_kit()).resolve()
+    try:
+        catalog.load_catalog(kit)
+    except catalog.CatalogError as exc:
+        raise Problem(f"broken exercise metadata: {exc}") from None
+    return kit
+
+
+KIT_OPTION = click.option(
+    "--kit",
+    type=click.Path(path_type=Path, file_okay=False, exists=True),
+    help="the kit to package (default: the kit around the current folder)",
+)
+EXERCISE_OPTION = click.option(
+    "--exercise",
+    "-e",
+    "keys",
+    multiple=True,
+    help="grade only this exercise (repeatable; default: all)",
+)
+
+
+@click.group()
+def bundle() -> None:
+    """Package the kit for a grading service: Gradescope or GitHub Classroom.
+
+    Only what grading needs goes in; never solutions/, tests/, .git or your own work in
+    exercises/ (each exercise's untouched stub is used). autograders/README.md walks through
+    setting each service up.
+
+    \b
+    Examples:
+      aiokata bundle gradescope                      aiokata-gradescope.zip, every exercise
+      aiokata bundle gradescope -e 01 -e 02 --out week1.zip
+      aiokata bundle classroom --out ../aiokata-starter
+    """
+
+
+@bundle.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default="aiokata-gradescope.zip",
+    show_default=True,
+    help="where to write the zip",
+)
+@EXERCISE_OPTION
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=5),
+    default=GradescopeSettings.timeout,
+    show_default=True,
+    help="seconds to grade one submission; keep it under Gradescope's own limit",
+)
+@click.option(
+    "--memory",
+    type=click.IntRange(min=256),
+    default=GradescopeSettings.memory,
+    show_default=True,
+    help="MiB of address space per process; keep it under Gradescope's memory setting",
+)
+@click.option(
+    "--sandbox",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="bwrap: when the container allows it (auto), always (on: else score 0), never",
+)
+@KIT_OPTION
+def gradescope(
+    out: Path, keys: tuple[str, ...], timeout: float, memory: int, sandbox: str, kit: Path | None
+) -> None:
+    """Write the autograder zip to upload on Gradescope.
+
+    The zip holds setup.sh and run_autograder at its root and the kit under kit/. Upload it
+    in the assignment's Configure Autograder page; students then submit their exercise files
+    (a zip of their exercises/ folder, the NN_slug folders, the bare files) or their GitHub
+    repository. Each task becomes one Gradescope test worth its points.
+
+    \b
+    Examples:
+      aiokata bundle gradescope
+      aiokata bundle gradescope -e 01 -e 02 -e 03 --out week1.zip
+      aiokata bundle gradescope --timeout 900 --memory 1024 --sandbox off
+    """
+    from aiokata.cli import Problem
+
+    kit_path = _kit(kit)
+    settings = GradescopeSettings(
+        exercises=_exercise_names(kit_path, keys), timeout=timeout, memory=memory, sandbox=sandbox
+    )
+    try:
+        names = build_gradescope_bundle(kit_path, out, settings)
+        notes = kit_files(kit_path).notes
+    except BundleError as exc:
+        raise Problem(str(exc)) from None
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    chosen = [e for e in catalog.load_catalog(kit_path) if e.name in settings.exercises]
+    chosen = chosen or list(catalog.load_catalog(kit_path))
+    graded = " ".join(settings.exercises) or "every exercise"
+    points = sum(e.points for e in chosen)
+    click.echo(f"wrote {out}: {len(names)} files; grades {graded}, {points} points in all")
+    if timeout + 60 > GRADESCOPE_TIMEOUT:
+        click.echo(
+            f"note: raise the assignment's autograder timeout on Gradescope above "
+            f"{int(timeout) + 120} s (its default is {GRADESCOPE_TIMEOUT} s)",
+            err=True,
+        )
+    click.echo("Upload it under Configure Autograder; autograders/README.md has the steps.")
+
+
+@bundle.command()
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    required=True,
+    help="a new (or empty) folder for the starter repository",
+)
+@EXERCISE_OPTION
+@KIT_OPTION
+def classroom(out: Path, keys: tuple[str, ...], kit: Path | None) -> None:
+    """Write a GitHub Classroom starter repository: the kit and its grading workflow.
+
+    The folder gets the kit without solutions/ or tests/, with the workflow as
+    .github/workflows/classroom.yml. Push it as the assignment's template repository.
+
+    \b
+    Examples:
+      aiokata bundle classroom --out ../aiokata-starter
+      aiokata bundle classroom --out ../week1 -e 01 -e 02
+    """
+    from aiokata.cli import Problem
+
+    kit_path = _kit(kit)
+    try:
+        names, notes = build_classroom_starter(kit_path, out, _exercise_names(kit_path, keys))
+    except BundleError as exc:
+        raise Problem(str(exc)) from None
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+    click.echo(f"wrote {out}: {len(names)} files, with {CLASSROOM_WORKFLOW}")
+    if keys:
+        click.echo(f"the workflow grades {' '.join(_exercise_names(kit_path, keys))}")
+    click.echo("Make it a git repository, push it, and mark it as a template repository.")

@@ -1,0 +1,36 @@
+"""Exercise 03: fetch_all blocks the loop with time.sleep."""
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+
+async def make_breakfast(
+    brew_coffee: Callable[[], Awaitable[str]],
+    toast_bread: Callable[[], Awaitable[str]],
+) -> tuple[str, str]:
+    coffee_task = asyncio.create_task(brew_coffee())
+    toast = await toast_bread()
+    return await coffee_task, toast
+
+
+async def fetch_all(fetch: Callable[[str], Awaitable[str]], urls: list[str]) -> list[str]:
+    pages = []
+    for url in urls:
+        time.sleep(0.2)  # "be polite to the server"
+        pages.append(await fetch(url))
+    return pages
+
+
+async def fetch_report(
+    fetch: Callable[[str], Awaitable[str]], urls: list[str]
+) -> tuple[dict[str, str], dict[str, Exception]]:
+    results = await asyncio.gather(*(fetch(url) for url in urls), return_exceptions=True)
+    pages: dict[str, str] = {}
+    errors: dict[str, Exception] = {}
+    for url, result in zip(urls, results, strict=True):
+        if isinstance(result, Exception):
+            errors[url] = result
+        else:
+            pages[url] = result
+    return pages, errors

@@ -1,0 +1,25 @@
+"""Exercise 03: fetch_report waits for an event that nobody sets."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+
+async def make_breakfast(
+    brew_coffee: Callable[[], Awaitable[str]],
+    toast_bread: Callable[[], Awaitable[str]],
+) -> tuple[str, str]:
+    coffee_task = asyncio.create_task(brew_coffee())
+    toast = await toast_bread()
+    return await coffee_task, toast
+
+
+async def fetch_all(fetch: Callable[[str], Awaitable[str]], urls: list[str]) -> list[str]:
+    return list(await asyncio.gather(*(fetch(url) for url in urls)))
+
+
+async def fetch_report(
+    fetch: Callable[[str], Awaitable[str]], urls: list[str]
+) -> tuple[dict[str, str], dict[str, Exception]]:
+    all_done = asyncio.Event()
+    await all_done.wait()  # nothing ever calls all_done.set()
+    return {}, {}

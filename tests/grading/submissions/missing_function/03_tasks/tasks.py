@@ -1,0 +1,17 @@
+"""Exercise 03 with fetch_report deleted."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+
+async def make_breakfast(
+    brew_coffee: Callable[[], Awaitable[str]],
+    toast_bread: Callable[[], Awaitable[str]],
+) -> tuple[str, str]:
+    coffee_task = asyncio.create_task(brew_coffee())
+    toast = await toast_bread()
+    return await coffee_task, toast
+
+
+async def fetch_all(fetch: Callable[[str], Awaitable[str]], urls: list[str]) -> list[str]:
+    return list(await asyncio.gather(*(fetch(url) for url in urls)))

@@ -1,0 +1,687 @@
+"""`aiokata grade` against example submissions, honest and hostile, with golden files.
+
+Each folder in tests/grading/submissions/ is one submission (a few more are built at test time
+from the kit: see BUILT). All of them are graded by one `aiokata grade` run, the way an
+instructor runs it, and each result is compared with tests/grading/expected/<case>.json:
+statuses and scores exactly, messages after normalising what legitimately changes between runs
+(paths, memory addresses, process ids, the line a busy loop was caught on).
+
+Golden files record what the grader says; VERDICTS records what an instructor says it should
+say. Both are checked, so regenerating the goldens cannot quietly bless a wrong verdict. A case
+the grader still gets wrong is listed in GRADER_BUGS: it has no golden file, and its verdict
+test is an expected failure until the grader is fixed.
+
+Regenerate the goldens after a deliberate change to the grader or the kit's tests:
+
+    AIOKATA_UPDATE_GOLDEN=1 pytest tests/test_grading.py
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+KIT = Path(__file__).resolve().parents[1]
+GRADING = KIT / "tests" / "grading"
+SUBMISSIONS = GRADING / "submissions"
+EXPECTED = GRADING / "expected"
+UPDATE = os.environ.get("AIOKATA_UPDATE_GOLDEN") == "1"
+AIOKATA = [sys.executable, "-c", "from aiokata.cli import main; main()"]
+
+SELECTED = ("-e", "01", "-e", "03")  # every case but the full run below grades only these two
+TIMEOUT = "30"  # seconds per submission; the slowest case needs about 5
+SETTINGS = (*SELECTED, "--jobs", "2", "--timeout", TIMEOUT)
+# Words in the argv of the processes the stray-process cases leave behind. Each test run
+# appends its own token to them in its copies, so that two runs at once (a developer's and
+# CI's) never sweep up each other's processes.
+PLANTED_MARKERS = ("aiokata-golden-stray-7d41c9", "aiokata-golden-bomb-52e8aa")
+STRAY_MARKERS = tuple(f"{m}-{secrets.token_hex(4)}" for m in PLANTED_MARKERS)
+
+# Made at test time: copies of the kit's own files, and symbolic links to its solutions
+# (whose targets depend on where the kit is).
+BUILT = ("all_pass", "stubs", "symlink", "symlink_root")
+# Graded only with --sandbox: without it, reading the solutions by absolute path works (as
+# docs/grading.md says), and the network case needs the listener of the sandbox test.
+SANDBOX_ONLY = ("network", "reads_solutions_by_path")
+SANDBOXED = ("reads_solutions", "reads_solutions_by_path", "network", "stray_processes")
+# Slowest first, so that neither of the two jobs is left with a long tail.
+SLOW = ("kills_parent", "infinite_loop", "swallowed_cancellation")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What an instructor expects.
+
+    `tasks`: each exercise's task statuses in order, "." pass, "F" fail, "E" error,
+    "T" timeout, "?" any (e.g. "01:.F.F 03:F.F"). `says`: for "03" (every task) or "03:2"
+    (task 2), a regex that the message of every test there that did not pass must match.
+    `notes`: regexes, one per note the submission must get (no notes when empty).
+    """
+
+    tasks: str
+    says: dict[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
+
+
+MISSING = "is not in the submission"
+STUB = "is not written yet"
+KILLED = r"\d+ process\(es\) the submission started were still running after its tests"
+
+VERDICTS = {
+    "all_pass": Verdict("01:.... 03:..."),
+    "stubs": Verdict("01:FFFF 03:FFF", {"01": STUB, "03": STUB}),
+    "repo_root": Verdict("01:.... 03:..."),
+    "partial": Verdict(
+        "01:.F.F 03:F.F",
+        {
+            "01:2": "coroutine",
+            "01:4": STUB,
+            "03:1": r"took 5 s of loop time|waited for the other to finish",
+            "03:3": "return_exceptions=True",
+        },
+    ),
+    "syntax_error": Verdict("01:.... 03:FFF", {"03": "has a syntax error on line 16"}),
+    "import_error": Verdict("01:.... 03:FFF", {"03": "ModuleNotFoundError while being imported"}),
+    "missing_function": Verdict("01:FFFF 03:..F", {"01": MISSING, "03:3": "has no `fetch_report`"}),
+    "infinite_loop": Verdict(
+        "01:.... 03:.T.", {"03:2": r"Stopped after 3 s of real time(.|\n)*in fetch_all"}
+    ),
+    "deadlock": Verdict("01:FFFF 03:..F", {"03:3": "still waiting after 600 s of loop time"}),
+    "blocking_sleep": Verdict(
+        "01:FFFF 03:.F.", {"03:2": r"time\.sleep\(0\.2\) was called on the event loop's thread"}
+    ),
+    "swallowed_cancellation": Verdict(
+        "01:FFFF 03:.T.", {"03:2": "caught asyncio.CancelledError and carried on"}
+    ),
+    "os_exit_import": Verdict("01:.... 03:EEE", {"03": "exited with status 3 while importing"}),
+    "os_exit_call": Verdict("01:FFFF 03:.E.", {"03:2": "ended the whole program"}),
+    "sys_exit": Verdict("01:.F.F 03:FFF", {"01:2": "raised SystemExit", "01:4": "SystemExit"}),
+    "keyboard_interrupt": Verdict("01:..F. 03:FFF", {"01:3": "raised KeyboardInterrupt"}),
+    "output_flood": Verdict("01:FFFF 03:..."),
+    "planted_conftest": Verdict("01:FFFF 03:FFF", {"01": STUB, "03": STUB}),
+    "edited_tests": Verdict("01:FFFF 03:FFF", {"03": STUB}),
+    "pytest_config": Verdict("01:FFFF 03:FFF", {"03": STUB}),
+    "reads_solutions": Verdict(
+        "01:FFFF 03:FFF",
+        {
+            "03:1": "no reference solution reachable by import",
+            "03:2": "no reference solution reachable from the working folder",
+            "03:3": "no reference solution reachable through sys.path",
+        },
+    ),
+    # Symbolic links, to a file or to a folder, count as missing: the kit's solutions (or
+    # another student's folder) must not be graded as this student's work.
+    "symlink": Verdict(
+        "01:FFFF 03:FFF",
+        {"01": MISSING, "03": MISSING},
+        notes=(r"01_coroutines.* symbolic link", r"03_tasks/tasks\.py is a symbolic link"),
+    ),
+    "symlink_root": Verdict("01:FFFF 03:FFF", {"01": MISSING, "03": MISSING}, notes=("symbolic",)),
+    "memory_hog": Verdict("01:.... 03:.F.", {"03:2": r"MemoryError(.|\n)*(\d+ MiB|--memory)"}),
+    "kills_parent": Verdict(
+        "01:.... 03:.E.", {"03:2": "grading process itself was killed by SIGKILL while this test"}
+    ),
+    "stray_processes": Verdict(
+        "01:FFFF 03:F..", {"03:1": r"subprocess <PID> is still running"}, notes=(KILLED,)
+    ),
+    "fork_bomb": Verdict("01:FFFF 03:...", notes=(KILLED,)),
+    "forged_report": Verdict(
+        "01:FFFF 03:.E.", {"01": STUB, "03:2": "sent back results that are not this test.s own"}
+    ),
+    # Whether a child can fake its own test's pass is an open limit (docs/grading.md); the
+    # tests that faked nothing must keep their verdicts either way.
+    "forged_own_report": Verdict("01:FFFF 03:.?."),
+}
+
+SANDBOX_VERDICTS = {
+    "reads_solutions": VERDICTS["reads_solutions"],
+    "reads_solutions_by_path": Verdict(
+        "01:...F 03:FFF",
+        {
+            "01:4": "no reference solution reachable through --rootdir",
+            "03:1": "no reference solution reachable from aiokata's folder",
+            "03:2": "no reference solution reachable from aiokata's folder",
+            "03:3": "no reference solution reachable through --rootdir",
+        },
+    ),
+    "network": Verdict("01:FFFF 03:..."),
+    "stray_processes": VERDICTS["stray_processes"],
+}
+
+# Cases the grader still gets wrong (reported to the lead): no golden file, and their verdict
+# tests are expected to fail until the grader is fixed.
+GRADER_BUGS: dict[str, str] = {}
+
+
+# -- running the grader ----------------------------------------------------------------------
+@dataclass
+class Run:
+    done: subprocess.CompletedProcess
+    grades: dict[str, dict]  # case: the submission's JSON
+    report: dict  # the whole --format json output
+    leftovers: list[str]  # processes found (and killed) after the run
+    seconds: float
+
+
+def run_grader(cwd: Path, tmp: Path, cases: list[str], *args: str, out: str = "grades.json") -> Run:
+    """`aiokata grade` in a subprocess, as an instructor runs it; then a sweep for leftovers."""
+    env = {**os.environ, "TMPDIR": str(tmp / "scratch")}  # scratch folders land under tmp
+    (tmp / "scratch").mkdir(exist_ok=True)
+    started = time.monotonic()
+    where = ("--out", str(tmp / out), "--results", str(tmp / "results"))
+    try:
+        done = subprocess.run(
+            [*AIOKATA, "grade", *cases, "--kit", str(KIT), "--format", "json", *where, *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+    finally:
+        leftovers = sweep(tmp)  # even when the grader hung: the machine must stay clean
+    seconds = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    report = json.loads((tmp / out).read_text())
+    grades = {s["name"]: s for s in report["submissions"]}
+    return Run(done, grades, report, leftovers, seconds)
+
+
+def sweep(tmp: Path) -> list[str]:
+    """Processes still running with a stray marker in their argv, or with their argv or
+    working folder under `tmp`: each is described, then killed so the machine stays clean."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue  # gone, a zombie, or a kernel thread
+        if any(m in argv for m in STRAY_MARKERS) or str(tmp) in argv or cwd.startswith(str(tmp)):
+            found.append(f"{entry.name} (cwd {cwd}): {argv.strip()}")
+            with contextlib.suppress(OSError):
+                os.kill(int(entry.name), signal.SIGKILL)
+    return found
+
+
+def build(subs: Path, cases: list[str]) -> None:
+    """Copy the committed cases into `subs` and make the BUILT ones there."""
+    for case in cases:
+        if case not in BUILT:
+            shutil.copytree(SUBMISSIONS / case, subs / case, symlinks=True)
+            for module in (subs / case).rglob("*.py"):
+                text = module.read_text()
+                for planted, marker in zip(PLANTED_MARKERS, STRAY_MARKERS, strict=True):
+                    text = text.replace(planted, marker)
+                module.write_text(text)
+    if "all_pass" in cases:  # every exercise, exactly as the kit solves it
+        for solution in sorted((KIT / "solutions").glob("[0-9]*/*.py")):
+            target = subs / "all_pass" / solution.parent.name / solution.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(solution, target)
+    if "stubs" in cases:  # a fresh clone's exercises/, tests and all, untouched
+        shutil.copytree(
+            KIT / "exercises", subs / "stubs", ignore=shutil.ignore_patterns("__pycache__")
+        )
+    if "symlink" in cases:
+        (subs / "symlink" / "03_tasks").mkdir(parents=True)
+        (subs / "symlink" / "03_tasks" / "tasks.py").symlink_to(
+            KIT / "solutions" / "03_tasks" / "tasks.py"
+        )
+        (subs / "symlink" / "01_coroutines").symlink_to(KIT / "solutions" / "01_coroutines")
+    if "symlink_root" in cases:
+        (subs / "symlink_root").mkdir()
+        (subs / "symlink_root" / "exercises").symlink_to(KIT / "solutions")
+
+
+def main_cases() -> list[str]:
+    committed = [p.name for p in SUBMISSIONS.iterdir() if p.is_dir()]
+    cases = sorted({*committed, *BUILT} - set(SANDBOX_ONLY))
+    return sorted(cases, key=lambda c: (c not in SLOW, c))
+
+
+@pytest.fixture(scope="module")
+def work(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("grading")
+    (tmp / "subs").mkdir()
+    return tmp
+
+
+@pytest.fixture(scope="module")
+def graded(work: Path) -> Run:
+    """The one grading run every golden is compared with."""
+    cases = main_cases()
+    build(work / "subs", cases)
+    return run_grader(work / "subs", work, cases, *SETTINGS)
+
+
+# -- normalising and comparing ---------------------------------------------------------------
+def normalise(text: str) -> str:
+    text = text.replace(str(KIT), "<KIT>")
+    text = re.sub(r"\b0x[0-9a-f]+\b", "0x<ADDR>", text)
+    text = re.sub(r"\bsubprocess \d+\b", "subprocess <PID>", text)
+    # A stack sample of a busy loop may land on any of the loop's lines.
+    return re.sub(r"(It was running .*), line \d+, (in \S+:)\n.*", r"\1, line <N>, \2", text)
+
+
+def summary(grade: dict) -> dict:
+    """What a golden file holds: no durations, digests or absolute paths."""
+    return {
+        "score": grade["score"],
+        "max_score": grade["max_score"],
+        "sandboxed": grade["sandboxed"],
+        "notes": [normalise(note) for note in grade["notes"]],
+        "exercises": {
+            exercise["name"]: {
+                "score": exercise["score"],
+                "status": exercise["status"],
+                "tasks": {
+                    str(task["id"]): {
+                        "score": task["score"],
+                        "status": task["status"],
+                        "tests": {
+                            test["name"]: {
+                                "status": test["status"],
+                                "message": normalise(test["message"]).splitlines(),
+                            }
+                            for test in task["tests"]
+                        },
+                    }
+                    for task in exercise["tasks"]
+                },
+            }
+            for exercise in grade["exercises"]
+        },
+    }
+
+
+def exercise(grade: dict, number: str) -> dict:
+    return next(e for e in grade["exercises"] if e["name"].startswith(number))
+
+
+def flatten(data: object, prefix: str = "") -> dict[str, object]:
+    if isinstance(data, dict):
+        flat: dict[str, object] = {}
+        for key, value in data.items():
+            flat.update(flatten(value, f"{prefix}/{key}" if prefix else str(key)))
+        return flat
+    return {prefix: data}
+
+
+def compare_with_golden(case: str, grade: dict, golden: Path) -> None:
+    actual = summary(grade)
+    if UPDATE:
+        golden.parent.mkdir(parents=True, exist_ok=True)
+        golden.write_text(json.dumps(actual, indent=1, ensure_ascii=False) + "\n")
+        return
+    assert golden.is_file(), f"no {golden.name}: run with AIOKATA_UPDATE_GOLDEN=1 to write it"
+    expected = json.loads(golden.read_text())
+    mine, theirs = flatten(actual), flatten(expected)
+    absent = "<absent>"
+    differences = [
+        f"{key}:\n    golden: {theirs.get(key, absent)!r}\n    now:    {mine.get(key, absent)!r}"
+        for key in sorted(mine.keys() | theirs.keys())
+        if mine.get(key) != theirs.get(key)
+    ]
+    assert not differences, f"{case} differs from {golden.name}:\n" + "\n".join(differences)
+
+
+def check_verdict(grade: dict, verdict: Verdict) -> None:
+    letters = {"pass": ".", "fail": "F", "error": "E", "timeout": "T"}
+    exercises = {e["name"][:2]: e for e in grade["exercises"]}
+    shown = " ".join(
+        f"{key}:" + "".join(letters[t["status"]] for t in e["tasks"])
+        for key, e in exercises.items()
+    )
+    expected = dict(part.split(":") for part in verdict.tasks.split())
+    assert set(expected) == set(exercises), f"graded {shown}"
+    for key, statuses in expected.items():
+        actual = "".join(letters[t["status"]] for t in exercises[key]["tasks"])
+        assert len(actual) == len(statuses), f"graded {shown}, expected {verdict.tasks}"
+        assert all(e in ("?", a) for e, a in zip(statuses, actual, strict=True)), (
+            f"graded {shown}, expected {verdict.tasks}"
+        )
+    for where, pattern in verdict.says.items():
+        key, _, task_id = where.partition(":")
+        tasks = [t for t in exercises[key]["tasks"] if not task_id or str(t["id"]) == task_id]
+        for test in [x for t in tasks for x in t["tests"] if x["status"] != "pass"]:
+            message = normalise(test["message"])
+            assert re.search(pattern, message), f"{test['name']}: {pattern!r} not in\n{message}"
+    notes = [normalise(n) for n in grade["notes"]]
+    assert len(notes) == len(verdict.notes), f"notes: {notes}"
+    for pattern in verdict.notes:
+        assert any(re.search(pattern, n) for n in notes), f"{pattern!r} not in notes {notes}"
+    for graded_exercise in grade["exercises"]:  # points follow from the statuses
+        for task in graded_exercise["tasks"]:
+            assert task["score"] == (task["max_score"] if task["status"] == "pass" else 0)
+
+
+def bug_marks(case: str) -> list:
+    if case in GRADER_BUGS:
+        return [pytest.mark.xfail(strict=True, reason=f"grader bug: {GRADER_BUGS[case]}")]
+    return []
+
+
+# -- the main run ----------------------------------------------------------------------------
+def test_every_case_has_a_verdict_and_no_golden_is_stale():
+    cases = {*main_cases(), *SANDBOX_ONLY}
+    assert cases == set(VERDICTS) | set(SANDBOX_ONLY)
+    assert set(SANDBOX_VERDICTS) == set(SANDBOXED)
+    goldens = {p.name for p in EXPECTED.glob("*.json")}
+    wanted = {f"{c}.json" for c in main_cases() if c not in GRADER_BUGS}
+    wanted |= {f"{c}.sandboxed.json" for c in SANDBOXED if c not in GRADER_BUGS}
+    if not UPDATE:
+        assert goldens <= wanted, f"stale golden files: {sorted(goldens - wanted)}"
+
+
+@pytest.mark.parametrize("case", main_cases())
+def test_grade_matches_its_golden_file(case: str, graded: Run):
+    golden = EXPECTED / f"{case}.json"
+    if case in GRADER_BUGS:
+        if UPDATE:
+            golden.unlink(missing_ok=True)
+        pytest.skip(f"no golden file while the grader gets it wrong: {GRADER_BUGS[case]}")
+    compare_with_golden(case, graded.grades[case], golden)
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, marks=bug_marks(c)) for c in main_cases()])
+def test_grade_is_what_an_instructor_expects(case: str, graded: Run):
+    check_verdict(graded.grades[case], VERDICTS[case])
+
+
+def test_nothing_the_submissions_started_is_left_running(graded: Run):
+    assert not graded.leftovers, "left running (now killed):\n" + "\n".join(graded.leftovers)
+
+
+def test_the_sweep_finds_what_it_looks_for(tmp_path: Path):
+    # Else an empty sweep above would prove nothing.
+    sleeper = [sys.executable, "-c", "import time; time.sleep(60)", STRAY_MARKERS[0]]
+    with subprocess.Popen(sleeper, cwd=tmp_path, start_new_session=True) as stray:
+        argv = Path(f"/proc/{stray.pid}/cmdline")
+        deadline = time.monotonic() + 5
+        while STRAY_MARKERS[0].encode() not in argv.read_bytes() and time.monotonic() < deadline:
+            time.sleep(0.01)  # a real process, starting
+        found = sweep(tmp_path)
+        assert stray.wait(timeout=10) == -signal.SIGKILL
+    assert len(found) == 1 and STRAY_MARKERS[0] in found[0]
+
+
+def test_the_other_exercise_is_untouched_by_a_killed_worker(graded: Run):
+    # kills_parent kills its worker six times in 03; 01 runs first and 03's other tasks after.
+    grade = graded.grades["kills_parent"]
+    assert grade["score"] == grade["max_score"] - 2
+    charged = exercise(grade, "03")["tasks"][1]["tests"]
+    assert {t["status"] for t in charged} == {"error"}
+    assert all("The remaining tests ran in a fresh process" in t["message"] for t in charged)
+
+
+def test_a_flood_of_output_is_cut_and_grading_goes_on(graded: Run):
+    tests = [
+        t for task in exercise(graded.grades["output_flood"], "03")["tasks"] for t in task["tests"]
+    ]
+    flooded = [t for t in tests if t["output"]]
+    assert flooded, "the printed output was lost"
+    for test in flooded:
+        assert len(test["output"]) < 2200
+        assert test["output"].startswith("debug: fetching")
+        assert "more characters cut" in test["output"]
+
+
+def test_planted_files_never_reach_pytest(graded: Run):
+    # Their own conftest.py, test files and pytest settings would each turn stubs into passes.
+    for case in ("planted_conftest", "edited_tests", "pytest_config"):
+        tests = [
+            t
+            for e in graded.grades[case]["exercises"]
+            for task in e["tasks"]
+            for t in task["tests"]
+        ]
+        assert tests and all(t["status"] == "fail" for t in tests), case
+        assert graded.grades[case]["score"] == 0
+
+
+def test_the_reference_solutions_cannot_be_imported_or_found_nearby(graded: Run):
+    grade = graded.grades["reads_solutions"]
+    assert grade["score"] == 0
+    assert [t["status"] for t in exercise(grade, "03")["tasks"]] == ["fail"] * 3
+
+
+# -- saved results: reuse and --force --------------------------------------------------------
+def test_results_hold_one_file_per_submission(graded: Run, work: Path):
+    saved = sorted((work / "results").glob("*.json"))
+    assert len(saved) == len(graded.grades)
+    names = {json.loads(p.read_text())["grade"]["name"] for p in saved}
+    assert names == set(graded.grades)
+
+
+def progress(done: subprocess.CompletedProcess) -> dict[str, str]:
+    """`graded NAME: a/b (how)` lines from stderr, whatever width they were wrapped to."""
+    text = " ".join(done.stderr.split())
+    return dict(re.findall(r"graded (\S+): \d+/\d+ \(([^)]*)\)", text))
+
+
+def test_a_second_run_reuses_every_saved_grade(graded: Run, work: Path):
+    again = run_grader(work / "subs", work, main_cases(), *SETTINGS, out="again.json")
+    how = progress(again.done)
+    assert set(how) == set(graded.grades)
+    assert set(how.values()) == {"saved earlier, not regraded"}
+    assert again.report == graded.report
+
+
+def test_force_grades_again(graded: Run, work: Path):
+    saved = next(p for p in (work / "results").glob("partial-*.json"))
+    before = saved.stat().st_mtime_ns
+    forced = run_grader(work / "subs", work, ["partial"], *SETTINGS, "--force", out="forced.json")
+    how = progress(forced.done)
+    assert re.fullmatch(r"\d+\.\d s", how["partial"]), how  # a duration: graded anew
+    assert saved.stat().st_mtime_ns > before
+    assert summary(forced.grades["partial"]) == summary(graded.grades["partial"])
+
+
+# -- every exercise --------------------------------------------------------------------------
+def test_every_exercise_solved_and_untouched(tmp_path: Path):
+    """The reference solutions earn every point of every exercise; fresh stubs earn none,
+    each test failing cleanly (not crashing or hanging)."""
+    (tmp_path / "subs").mkdir()
+    build(tmp_path / "subs", ["all_pass", "stubs"])
+    run = run_grader(tmp_path / "subs", tmp_path, ["all_pass", "stubs"], "--jobs", "2")
+    solved, untouched = run.grades["all_pass"], run.grades["stubs"]
+    assert solved["score"] == solved["max_score"] > 0
+    assert not solved["notes"] and not untouched["notes"]
+    assert len(untouched["exercises"]) == len(solved["exercises"]) > 2
+    assert untouched["score"] == 0
+    statuses = {
+        t["status"] for e in untouched["exercises"] for task in e["tasks"] for t in task["tests"]
+    }
+    assert statuses == {"fail"}
+    assert not run.leftovers
+
+
+# -- the sandbox -----------------------------------------------------------------------------
+def own_address() -> str | None:
+    """A non-loopback IPv4 address of this machine: traffic to it never leaves the machine."""
+    siocgifaddr = 0x8915
+    for _, name in socket.if_nameindex():
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+            try:
+                packed = fcntl.ioctl(
+                    probe.fileno(), siocgifaddr, struct.pack("256s", name.encode())
+                )
+            except OSError:
+                continue  # no IPv4 address on it
+        address = socket.inet_ntoa(packed[20:24])
+        if not address.startswith("127."):
+            return address
+    return None
+
+
+class Listener:
+    """Counts connections to (address, some free port) while the sandboxed run goes on."""
+
+    def __init__(self, address: str) -> None:
+        self.server = socket.socket()
+        self.server.bind((address, 0))
+        self.server.listen()
+        self.server.settimeout(0.1)  # so that the thread notices `stop` quickly
+        self.address = self.server.getsockname()
+        self.connections = 0
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                connection, _ = self.server.accept()
+            except TimeoutError:
+                continue
+            self.connections += 1
+            connection.close()
+
+    def reachable(self) -> bool:
+        """From outside any sandbox, a connection gets through (and is not counted)."""
+        with socket.create_connection(self.address, timeout=5):
+            pass
+        deadline = time.monotonic() + 5
+        while self.connections == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)  # the accepting thread, in real time
+        seen, self.connections = self.connections, 0
+        return seen == 1
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.server.close()
+
+
+def bwrap_works() -> str | None:
+    """Why the sandbox cannot run here, or None."""
+    found = shutil.which("bwrap")
+    if found is None:
+        return "bwrap is not on PATH (apt-get install bubblewrap)"
+    probe = subprocess.run(
+        [found, "--unshare-all", "--ro-bind", "/", "/", "true"], capture_output=True, text=True
+    )
+    if probe.returncode != 0:
+        return f"bwrap cannot create namespaces here: {probe.stderr.strip()}"
+    return None
+
+
+@pytest.fixture(scope="module")
+def sandboxed(tmp_path_factory) -> tuple[Run, Listener | None]:
+    why = bwrap_works()
+    if why is not None:
+        pytest.skip(f"--sandbox not checked: {why}")
+    tmp = tmp_path_factory.mktemp("sandboxed")
+    subs = tmp / "subs"
+    subs.mkdir()
+    cases = sorted(SANDBOXED)
+    build(subs, cases)
+    address = own_address()
+    listener = Listener(address) if address else None
+    if listener is not None:
+        assert listener.reachable(), f"the listener on {listener.address} cannot be reached"
+        planted = subs / "network" / "03_tasks" / "tasks.py"
+        text = re.sub(
+            r"^TARGET = .*$", f"TARGET = {listener.address!r}", planted.read_text(), flags=re.M
+        )
+        planted.write_text(text)
+    try:
+        run = run_grader(subs, tmp, cases, *SETTINGS, "--sandbox")
+    finally:
+        if listener is not None:
+            listener.close()
+    return run, listener
+
+
+@pytest.mark.parametrize("case", sorted(SANDBOXED))
+def test_sandboxed_grade_matches_its_golden_file(case: str, sandboxed):
+    run, _ = sandboxed
+    assert run.grades[case]["sandboxed"] is True
+    compare_with_golden(case, run.grades[case], EXPECTED / f"{case}.sandboxed.json")
+
+
+@pytest.mark.parametrize("case", sorted(SANDBOXED))
+def test_sandboxed_grade_is_what_an_instructor_expects(case: str, sandboxed):
+    run, _ = sandboxed
+    check_verdict(run.grades[case], SANDBOX_VERDICTS[case])
+
+
+def test_the_sandbox_has_no_network(sandboxed):
+    run, listener = sandboxed
+    if listener is None:
+        pytest.skip("this machine has no non-loopback IPv4 address to listen on")
+    assert listener.connections == 0
+    assert exercise(run.grades["network"], "03")["tasks"][1]["status"] == "pass"
+
+
+def test_the_sandbox_leaves_nothing_running(sandboxed):
+    run, _ = sandboxed
+    assert not run.leftovers, "left running (now killed):\n" + "\n".join(run.leftovers)
+
+
+# -- refusals --------------------------------------------------------------------------------
+def refuse(cwd: Path, *args: str, path: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+    if path is not None:
+        env["PATH"] = path
+    return subprocess.run(
+        [*AIOKATA, "grade", *args, "--kit", str(KIT)],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def one_line(done: subprocess.CompletedProcess, which: str) -> None:
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, f"{which}: {done.stderr}"
+
+
+@pytest.mark.parametrize(
+    ("which", "args", "says"),
+    [
+        ("missing-folder", ("nowhere",), "nowhere: not a folder"),
+        ("unknown-exercise", ("a", "-e", "99"), "no exercise '99'"),
+        ("gradescope-two", ("a", "b", "--format", "gradescope"), "gradescope writes one"),
+    ],
+)
+def test_cli_errors_are_one_line_and_exit_1(tmp_path: Path, which: str, args, says: str):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    done = refuse(tmp_path, *args)
+    assert done.returncode == 1, done.stderr
+    assert says in " ".join(done.stderr.split())
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / ".aiokata-grades").exists()
+    one_line(done, which)
+
+
+def test_sandbox_without_bwrap_is_refused(tmp_path: Path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "no-bwrap").mkdir()  # a PATH with nothing on it, bwrap least of all
+    done = refuse(tmp_path, "a", "--sandbox", path=str(tmp_path / "no-bwrap"))
+    assert done.returncode == 1, done.stderr
+    assert "`bwrap` is not on PATH" in " ".join(done.stderr.split())
+    assert not (tmp_path / ".aiokata-grades").exists()
+    one_line(done, "sandbox-without-bwrap")
