@@ -458,7 +458,13 @@ def grade(
         )
 
     signal.signal(signal.SIGTERM, _interrupt)  # a cancelled CI job cleans up like Ctrl-C
-    grades = grader.grade_all([Path(s) for s in submissions], jobs=jobs, on_done=done)
+    try:
+        grades = grader.grade_all([Path(s) for s in submissions], jobs=jobs, on_done=done)
+    except KeyboardInterrupt:
+        raise Problem(
+            f"stopped; the grades finished so far are saved in {results}: run the same "
+            "command again to grade the rest"
+        ) from None
     if out is not None:
         write_atomically(out, formats.render(fmt, grades))
         progress_line.print(f"wrote {escape(str(out))}")

@@ -276,6 +276,8 @@ class Grader:
         while True:
             remaining = deadline - time.monotonic()
             attempt = self._run_worker(scratch, selection, max(remaining, 1.0))
+            if self._stopping.is_set():
+                raise GradingStopped  # a grade cut short by the stop is no grade: not saved
             for test in attempt.collected:
                 known.setdefault(test["nodeid"], test)
             collected_once = collected_once or bool(attempt.collected)
