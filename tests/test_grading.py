@@ -133,6 +133,7 @@ VERDICTS = {
         notes=(r"01_coroutines.* symbolic link", r"03_tasks/tasks\.py is a symbolic link"),
     ),
     "symlink_root": Verdict("01:FFFF 03:FFF", {"01": MISSING, "03": MISSING}, notes=("symbolic",)),
+    "big_file": Verdict("01:FFFF 03:.F.", {"03:2": "wrote a file larger than this process may"}),
     "memory_hog": Verdict("01:.... 03:.F.", {"03:2": r"MemoryError(.|\n)*(\d+ MiB|--memory)"}),
     "kills_parent": Verdict(
         "01:.... 03:.E.", {"03:2": "grading process itself was killed by SIGKILL while this test"}

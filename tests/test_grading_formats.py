@@ -232,3 +232,15 @@ def test_print_table_to_a_colour_console_does_not_interpret_learner_markup():
     assert "[red]not red[/red]" in text
     assert "[bold]once[/bold]" in text
     assert "\x1b[31mansi" not in text  # the learner's own escape codes never reach the terminal
+
+
+def test_a_traceback_is_summed_up_by_its_exception_line():
+    traceback = (
+        "exercises/03_tasks/test_tasks.py:160: in test_fetch_all\n"
+        "    result = await run('fetch_all')\n"
+        "E   OSError: [Errno 27] File too large\n"
+        "E   more detail\n"
+    )
+    assert formats.headline(traceback) == "OSError: [Errno 27] File too large"
+    plain = "Took 5 s; expected 3 s.\nStart it as a task."
+    assert formats.headline(plain) == "Took 5 s; expected 3 s."

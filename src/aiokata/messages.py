@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import linecache
 import traceback
 from pathlib import Path
@@ -69,6 +70,11 @@ def plain_failure(excinfo: pytest.ExceptionInfo, focus: set[str]) -> str | None:
         return interrupted(excinfo.value)
     if excinfo.errisinstance(MemoryError):
         return out_of_memory(excinfo, focus)
+    if excinfo.errisinstance(OSError) and excinfo.value.errno == errno.EFBIG:
+        return (
+            f"Your code wrote a file larger than this process may write ({excinfo.value}); "
+            "whoever runs the tests set that limit. None of these exercises writes big files."
+        )
     if excinfo.errisinstance(pytest.PytestUnraisableExceptionWarning):
         cause = excinfo.value.__cause__
         what = f"{type(cause).__name__}: {cause}" if cause else str(excinfo.value)

@@ -49,6 +49,15 @@ def first_line(text: str) -> str:
     return next((line.strip() for line in clean(text).splitlines() if line.strip()), "")
 
 
+def headline(message: str) -> str:
+    """The line that says what went wrong: in a pytest traceback the first `E   ` line (the
+    exception), not the first line (a file name); otherwise the first line."""
+    for line in clean(message).splitlines():
+        if line.startswith("E ") and line[1:].strip():
+            return line[1:].strip()
+    return first_line(message)
+
+
 def exercise_columns(submissions: list[SubmissionGrade]) -> list[ExerciseGrade]:
     """One exercise per folder name over all submissions, in number order."""
     seen: dict[str, ExerciseGrade] = {}
@@ -140,7 +149,7 @@ def _print_detail(console: Console, submission: SubmissionGrade, *, named: bool)
             for test in task.tests:
                 if test.status == "pass":
                     continue
-                why = first_line(test.message) or test.status
+                why = headline(test.message) or test.status
                 line = Text.assemble("    ", ("✗ ", "red"), clean(test.name))
                 line.append(f" ({test.status})" if test.status != "fail" else "", style="dim")
                 line.append(f": {why}")
@@ -200,10 +209,10 @@ def _testcase(parent: ET.Element, classname: str, test: TestGrade) -> None:
         time=_seconds(test.duration),
     )
     if test.status == "fail":
-        failure = ET.SubElement(case, "failure", message=first_line(test.message))
+        failure = ET.SubElement(case, "failure", message=headline(test.message))
         failure.text = clean(test.message)
     elif test.status in ("error", "timeout"):
-        why = first_line(test.message) or test.status
+        why = headline(test.message) or test.status
         error = ET.SubElement(case, "error", type=test.status, message=why)
         error.text = clean(test.message)
     if test.output:
