@@ -25,7 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 _channel: int | None = None  # the pipe's write end, set only inside a child
-# Descriptors only the parent may hold (a grader's result pipe): each child closes them
+# Descriptors only the parent may hold (the grader's result socket): each child closes them
 # before any learner code runs, so that code cannot write results of its own.
 parent_only: set[int] = set()
 
@@ -53,7 +53,7 @@ def note(event: str, **data: object) -> None:
 
 
 def send(fd: int, message: dict) -> None:
-    """One JSON line to a pipe, written whole even when the pipe takes it in pieces."""
+    """One JSON line to a pipe or socket, written whole even when it is taken in pieces."""
     data = (json.dumps(message) + "\n").encode()
     while data:
         data = data[os.write(fd, data) :]
