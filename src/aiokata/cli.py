@@ -108,6 +108,7 @@ def main(ctx: click.Context) -> None:
       aiokata                 your progress and the next exercise
       aiokata watch           rerun the next exercise's tests on every save
       aiokata hint 03         one more hint for exercise 03
+      aiokata grade subs/*    (instructors) score every submission in subs/
     """
     if ctx.invoked_subcommand is None:
         status()
