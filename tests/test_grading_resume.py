@@ -11,7 +11,8 @@ from pathlib import Path
 KIT = Path(__file__).resolve().parents[1]
 SOLUTION = KIT / "solutions" / "01_coroutines" / "coroutines.py"
 STUB = KIT / "src" / "aiokata" / "stubs" / "01_coroutines" / "coroutines.py"  # pristine
-GRADE = (sys.executable, "-m", "aiokata", "grade", "--kit", str(KIT), "-e", "01", "--format", "json")
+GRADE = (sys.executable, "-m", "aiokata", "grade", "--kit", str(KIT), "-e", "01")
+GRADE += ("--format", "json")
 
 
 def grade(tmp_path: Path, *extra: str) -> tuple[int, str]:
