@@ -36,15 +36,37 @@ def find_kit(start: Path | None = None) -> Path:
     raise Problem("not inside an aiokata kit: run aiokata from the folder you cloned (or below)")
 
 
+def no_such_exercise(kit: Path, key: str) -> Problem:
+    known = ", ".join(f"{e.number:02d}" for e in catalog.load_catalog(kit))
+    return Problem(f"no exercise {key!r}; the exercises are {known}")
+
+
+def kit_exercises(
+    kit: Path | None = None, keys: tuple[str, ...] = ()
+) -> tuple[Path, list[catalog.Exercise]]:
+    """The kit (given, or around the current folder) and the exercises `keys` name, in number
+    order; every exercise when `keys` is empty."""
+    kit = (kit or find_kit()).resolve()
+    try:
+        exercises = list(catalog.load_catalog(kit))
+    except catalog.CatalogError as exc:
+        raise Problem(f"broken exercise metadata: {exc}") from None
+    if keys:
+        chosen = set()
+        for key in keys:
+            found = catalog.find(kit, key)
+            if found is None:
+                raise no_such_exercise(kit, key)
+            chosen.add(found)
+        exercises = [e for e in exercises if e in chosen]
+    return kit, exercises
+
+
 class Session:
     """The kit, its catalogue and the learner's saved state, for one command."""
 
     def __init__(self) -> None:
-        self.kit = find_kit()
-        try:
-            self.exercises = list(catalog.load_catalog(self.kit))
-        except catalog.CatalogError as exc:
-            raise Problem(f"broken exercise metadata: {exc}") from None
+        self.kit, self.exercises = kit_exercises()
         self.state, warning = state.load(self.kit)
         if warning:
             console.print(f"[yellow]note:[/yellow] {escape(warning)}")
@@ -52,8 +74,7 @@ class Session:
     def exercise(self, key: str) -> catalog.Exercise:
         found = catalog.find(self.kit, key)
         if found is None:
-            known = ", ".join(f"{e.number:02d}" for e in self.exercises)
-            raise Problem(f"no exercise {key!r}; the exercises are {known}")
+            raise no_such_exercise(self.kit, key)
         return found
 
     def standings(self, exercises=None, force: bool = False) -> list[progress.Standing]:
@@ -420,14 +441,7 @@ def grade(
     from aiokata.grading.runner import Grader, Limits, Plan
     from aiokata.grading.sandbox import SandboxUnavailable
 
-    kit = (kit or find_kit()).resolve()
-    try:
-        exercises = list(catalog.load_catalog(kit))
-    except catalog.CatalogError as exc:
-        raise Problem(f"broken exercise metadata: {exc}") from None
-    if keys:
-        chosen = {catalog.find(kit, key) or _unknown(kit, key) for key in keys}
-        exercises = [e for e in exercises if e in chosen]
+    kit, exercises = kit_exercises(kit, keys)
     for folder in submissions:
         if not folder.is_dir():
             raise Problem(f"{folder}: not a folder; a submission is a folder of exercises")
@@ -477,11 +491,6 @@ def grade(
 
 def _interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
-
-
-def _unknown(kit: Path, key: str):
-    known = ", ".join(f"{e.number:02d}" for e in catalog.load_catalog(kit))
-    raise Problem(f"no exercise {key!r}; the exercises are {known}")
 
 
 def _register_instructor_commands() -> None:

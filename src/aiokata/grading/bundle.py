@@ -212,28 +212,10 @@ def build_classroom_starter(
 # --- the command -----------------------------------------------------------------------------
 
 
-def _exercise_names(kit: Path, keys: tuple[str, ...]) -> tuple[str, ...]:
-    from aiokata.cli import Problem
+def _chosen(kit: Path | None, keys: tuple[str, ...]) -> tuple[Path, list[catalog.Exercise]]:
+    from aiokata.cli import kit_exercises
 
-    names = []
-    for key in keys:
-        exercise = catalog.find(kit, key)
-        if exercise is None:
-            known = ", ".join(f"{e.number:02d}" for e in catalog.load_catalog(kit))
-            raise Problem(f"no exercise {key!r}; the exercises are {known}")
-        names.append(exercise.name)
-    return tuple(sorted(set(names)))
-
-
-def _kit(kit: Path | None) -> Path:
-    from aiokata.cli import Problem, find_kit
-
-    kit = (kit or find_kit()).resolve()
-    try:
-        catalog.load_catalog(kit)
-    except catalog.CatalogError as exc:
-        raise Problem(f"broken exercise metadata: {exc}") from None
-    return kit
+    return kit_exercises(kit, keys)
 
 
 KIT_OPTION = click.option(
@@ -315,10 +297,9 @@ def gradescope(
     """
     from aiokata.cli import Problem
 
-    kit_path = _kit(kit)
-    settings = GradescopeSettings(
-        exercises=_exercise_names(kit_path, keys), timeout=timeout, memory=memory, sandbox=sandbox
-    )
+    kit_path, chosen = _chosen(kit, keys)
+    named = tuple(e.name for e in chosen) if keys else ()  # none named: every exercise
+    settings = GradescopeSettings(exercises=named, timeout=timeout, memory=memory, sandbox=sandbox)
     try:
         names = build_gradescope_bundle(kit_path, out, settings)
         notes = kit_files(kit_path).notes
@@ -326,8 +307,6 @@ def gradescope(
         raise Problem(str(exc)) from None
     for note in notes:
         click.echo(f"note: {note}", err=True)
-    chosen = [e for e in catalog.load_catalog(kit_path) if e.name in settings.exercises]
-    chosen = chosen or list(catalog.load_catalog(kit_path))
     graded = " ".join(settings.exercises) or "every exercise"
     points = sum(e.points for e in chosen)
     click.echo(f"wrote {out}: {len(names)} files; grades {graded}, {points} points in all")
@@ -362,14 +341,15 @@ def classroom(out: Path, keys: tuple[str, ...], kit: Path | None) -> None:
     """
     from aiokata.cli import Problem
 
-    kit_path = _kit(kit)
+    kit_path, chosen = _chosen(kit, keys)
+    named = tuple(e.name for e in chosen) if keys else ()
     try:
-        names, notes = build_classroom_starter(kit_path, out, _exercise_names(kit_path, keys))
+        names, notes = build_classroom_starter(kit_path, out, named)
     except BundleError as exc:
         raise Problem(str(exc)) from None
     for note in notes:
         click.echo(f"note: {note}", err=True)
     click.echo(f"wrote {out}: {len(names)} files, with {CLASSROOM_WORKFLOW}")
     if keys:
-        click.echo(f"the workflow grades {' '.join(_exercise_names(kit_path, keys))}")
+        click.echo(f"the workflow grades {' '.join(named)}")
     click.echo("Make it a git repository, push it, and mark it as a template repository.")
