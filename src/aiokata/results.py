@@ -23,7 +23,7 @@ def truncate(text: str, limit: int) -> str:
     return (
         text
         if len(text) <= limit
-        else text[:limit] + f"\n... ({len(text) - limit} more characters)"
+        else text[:limit] + f"\n... ({len(text) - limit} more characters cut)"
     )
 
 

@@ -19,6 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from aiokata.grading.model import ExerciseGrade, SubmissionGrade, TaskGrade, TestGrade, report
+from aiokata.results import truncate
 
 FORMATS = ("table", "json", "csv", "junit", "gradescope")
 TABLE_WIDTH = 120  # of `render("table", ...)`, the table written to a file
@@ -282,17 +283,11 @@ def _gradescope_output(task: TaskGrade) -> str:
             continue
         if test.message:
             message = clean(test.message).rstrip()
-            parts.append(_indent(_cut(message, GRADESCOPE_MESSAGE)))
+            parts.append(_indent(truncate(message, GRADESCOPE_MESSAGE)))
         if test.output:
-            printed = _cut(clean(test.output).rstrip(), GRADESCOPE_PRINTED)
+            printed = truncate(clean(test.output).rstrip(), GRADESCOPE_PRINTED)
             parts.append(_indent(f"printed:\n{_indent(printed)}"))
-    return _cut("\n".join(parts), GRADESCOPE_TEST_OUTPUT)
-
-
-def _cut(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n... ({len(text) - limit} more characters cut)"
+    return truncate("\n".join(parts), GRADESCOPE_TEST_OUTPUT)
 
 
 def _indent(text: str) -> str:

@@ -10,17 +10,12 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from aiokata import catalog
+from aiokata.results import truncate
 
 SCHEMA_VERSION = 1
 STATUSES = ("pass", "fail", "error", "timeout")
 MESSAGE_LIMIT = 2000  # characters of a failure message kept per test
 OUTPUT_LIMIT = 2000  # characters of the learner's printed output kept per test
-
-
-def clip(text: str, limit: int) -> str:
-    if len(text) <= limit:
-        return text
-    return text[:limit] + f"\n... ({len(text) - limit} more characters cut)"
 
 
 def worst(statuses: list[str]) -> str:
@@ -49,8 +44,8 @@ class TestGrade:
             nodeid=result["nodeid"],
             task=int(result["task"]),
             status=status if status in STATUSES else "error",
-            message=clip(result.get("message", ""), MESSAGE_LIMIT),
-            output=clip(result.get("output", ""), OUTPUT_LIMIT),
+            message=truncate(result.get("message", ""), MESSAGE_LIMIT),
+            output=truncate(result.get("output", ""), OUTPUT_LIMIT),
             duration=round(float(result.get("duration", 0.0)), 3),
         )
 

@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import json
 import os
+import select
 import signal
 import socket
 import stat
@@ -456,9 +457,7 @@ def _stop(process: subprocess.Popen) -> None:
 
 
 def _events(fd: int, wall: float, process: subprocess.Popen) -> Iterator[dict]:
-    """JSON lines from the result pipe until it closes or `wall` seconds pass."""
-    import select
-
+    """JSON lines from the result socket until it closes or `wall` seconds pass."""
     deadline = time.monotonic() + wall
     buffer = b""
     while True:
