@@ -14,6 +14,26 @@ MIN_HINTS = 3
 MIN_TASKS = 3
 
 
+# What every task's tests must be walked through (CONTRIBUTING.md, "The checklist"): each kind
+# is named in the task's `checklist` table with the tests that cover it, or "n/a: why".
+CHECKLIST = {
+    "duplicates": "the same input twice is kept twice",
+    "falsy": "0, '', None and empty inputs are values, not 'missing'",
+    "mutation": "the caller's inputs are left unchanged",
+    "call_counts": "every dependency is called exactly as often as it should be, errors too",
+    "long_durations": "very long but legal waits work: no hidden fixed limit",
+    "state": "nothing outlives a call or an instance",
+    "types": "the type the docstring names is the type returned",
+    "threads": "loop objects are touched only on the loop's thread",
+    "outside_cancellation": "cancelled from outside, it stops its own work and ends cancelled",
+    "timing": "each event happens when it should, in loop time",
+    "awkward_data": "data that breaks naive handling",
+}
+NOT_APPLICABLE = "n/a"
+
+Checklist = tuple[tuple[str, tuple[str, ...] | str], ...]
+
+
 class CatalogError(Exception):
     """An exercise's metadata is missing or malformed."""
 
@@ -23,6 +43,8 @@ class Task:
     id: int
     title: str
     points: int
+    # (kind, the tests that cover it) or (kind, "n/a: why"), in CHECKLIST's order
+    checklist: Checklist = ()
 
 
 @dataclass(frozen=True)
@@ -66,6 +88,34 @@ def _require(data: dict, key: str, kind: type, where: Path) -> object:
     return value
 
 
+def _checklist(raw: dict, where: Path) -> Checklist:
+    table = raw.get("checklist", {})
+    task = raw.get("id")
+    if not isinstance(table, dict):
+        raise CatalogError(f"{where}: task {task}: `checklist` must be a table")
+    unknown = sorted(set(table) - set(CHECKLIST))
+    if unknown:
+        raise CatalogError(
+            f"{where}: task {task}: unknown checklist kinds {unknown}; "
+            f"the kinds are {', '.join(CHECKLIST)}"
+        )
+    entries = []
+    for kind in CHECKLIST:
+        if kind not in table:
+            continue
+        value = table[kind]
+        if isinstance(value, str) and value.startswith(NOT_APPLICABLE) and value[3:].strip(": "):
+            entries.append((kind, value))
+        elif isinstance(value, list) and value and all(isinstance(v, str) and v for v in value):
+            entries.append((kind, tuple(value)))
+        else:
+            raise CatalogError(
+                f"{where}: task {task}: checklist `{kind}` must list the tests that cover it, "
+                f'or say "n/a: why", got {value!r}'
+            )
+    return tuple(entries)
+
+
 def load_exercise(folder: Path) -> Exercise:
     """Read and validate one exercise folder's metadata."""
     match = FOLDER.match(folder.name)
@@ -91,6 +141,7 @@ def load_exercise(folder: Path) -> Exercise:
             id=_require(raw, "id", int, path),
             title=_require(raw, "title", str, path),
             points=_require(raw, "points", int, path),
+            checklist=_checklist(raw, path),
         )
         if task.points <= 0:
             raise CatalogError(f"{path}: task {task.id} must be worth at least one point")

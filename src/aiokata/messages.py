@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from _pytest.reports import TestReport
 
-from aiokata import isolation, targets
+from aiokata import isolation, scenarios, targets
 
 try:
     import resource
@@ -59,11 +59,14 @@ def interrupted(exc: BaseException) -> str:
     )
 
 
-def plain_failure(excinfo: pytest.ExceptionInfo, focus: set[str]) -> str | None:
-    """What the learner needs instead of pytest's traceback, when that is shorter: a failure
-    the test explains (`pytest.fail(..., pytrace=False)`) shows only its message; an untouched
-    stub shows one line saying what to write; an exit from the learner's code says what it
-    did. None: keep pytest's own report."""
+def plain_failure(
+    excinfo: pytest.ExceptionInfo, focus: set[str], test_path: Path | None = None
+) -> str | None:
+    """What the learner needs instead of pytest's traceback: a failure the test explains
+    (`pytest.fail(..., pytrace=False)`) shows only its message; an untouched stub shows one
+    line saying what to write; an exit from the learner's code says what it did; any other
+    exception says which function raised what, where (when `test_path`, the test file, is
+    given). None: keep pytest's own report."""
     if excinfo.errisinstance(pytest.fail.Exception) and not excinfo.value.pytrace:
         return str(excinfo.value.msg)
     if excinfo.errisinstance((SystemExit, KeyboardInterrupt)):
@@ -93,7 +96,59 @@ def plain_failure(excinfo: pytest.ExceptionInfo, focus: set[str]) -> str | None:
                 f"{targets.display(Path(frame.filename))}:{frame.lineno}: {frame.name}() is "
                 f"not written yet: {detail}"
             )
+    if test_path is not None and not excinfo.errisinstance(pytest.fail.Exception):
+        return unexpected(excinfo, focus, str(test_path))
     return None
+
+
+def _exception(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _at(frame: traceback.FrameSummary) -> str:
+    code = f": `{frame.line.strip()}`" if frame.line else ""
+    return f"{targets.display(Path(frame.filename))}, line {frame.lineno}{code}"
+
+
+def unexpected(excinfo: pytest.ExceptionInfo, focus: set[str], test_path: str) -> str:
+    """An exception the test did not turn into a message, told from what the traceback
+    shows: which of the learner's functions let it out, where it was raised, or which of
+    the test's own checks it broke."""
+    exc = excinfo.value
+    frames = traceback.extract_tb(excinfo.tb)
+    mine = [f for f in frames if f.filename in focus]
+    scenario = scenarios.described()
+    lead = f"Scenario: {scenario}\n" if scenario else ""
+    if mine:
+        entry, origin = mine[0], frames[-1]
+        if origin.filename in focus:
+            return (
+                f"{lead}{entry.name}() raised {_exception(exc)}, at {_at(origin)}\n"
+                f"The test did not expect an error here: read the docstring of {entry.name}() "
+                "for what it should return or raise instead."
+            )
+        source = (
+            f"the test's own {origin.name}(), which raises it on purpose"
+            if origin.filename == test_path
+            else f"{origin.name}() in {Path(origin.filename).name}"
+        )
+        return (
+            f"{lead}{entry.name}() let {_exception(exc)} escape. It came from {source}, "
+            f"called at {_at(mine[-1])}\nThe test did not expect it to escape: read the "
+            f"docstring of {entry.name}() for what should happen to this error (handled, "
+            "avoided, or passed on)."
+        )
+    checks = [f for f in frames if f.filename == test_path]
+    where = f" at {_at(checks[-1])}" if checks else ""
+    if isinstance(exc, AssertionError):
+        return f"{lead}A check in the test failed{where}\n{exc}"
+    return (
+        f"{lead}While checking what your code did, the test hit {_exception(exc)}{where}\n"
+        "Likely: your code returned something other than what its docstring promises "
+        "(another type, shape or number of values), or left something in a state the test "
+        "could not use."
+    )
 
 
 def out_of_memory(excinfo: pytest.ExceptionInfo, focus: set[str]) -> str:

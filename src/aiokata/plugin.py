@@ -20,7 +20,7 @@ import pytest
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
-from aiokata import catalog, guards, isolation, messages, results, targets
+from aiokata import catalog, guards, isolation, messages, results, scenarios, targets
 
 EXERCISE = pytest.StashKey[catalog.Exercise]()
 FINDINGS = pytest.StashKey[guards.Findings]()
@@ -208,7 +208,10 @@ def pytest_collection_modifyitems(
         if item.get_closest_marker("looptime") is None:
             item.add_marker(pytest.mark.looptime)
         item.fixturenames.append("_aiokata_hygiene")
-        if inspect.iscoroutinefunction(item.obj):
+        inner = getattr(getattr(item.obj, "hypothesis", None), "inner_test", None)
+        if inspect.iscoroutinefunction(inner):  # a scenario test: limit each scenario
+            item.obj.hypothesis.inner_test = _with_loop_limit(inner, _loop_limit(item))
+        elif inspect.iscoroutinefunction(item.obj):
             item.obj = _with_loop_limit(item.obj, _loop_limit(item))
         if not _isolated(config) and config.pluginmanager.hasplugin("timeout"):
             # Without a child process to kill, pytest-timeout is the last resort: it may end
@@ -265,6 +268,7 @@ async def _aiokata_hygiene(request: pytest.FixtureRequest) -> AsyncIterator[None
     if findings is None:
         yield
         return
+    scenarios.reset()
     loop = asyncio.get_running_loop()
     findings.loop = loop
     findings.tasks_before = set(asyncio.all_tasks(loop))
@@ -317,8 +321,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     item.stash[FINDINGS] = findings
     # Built before any traceback: pytest's own formatting of one costs ~40 ms a failure.
     own_repr = item.repr_failure
+    verbose = item.config.get_verbosity() >= 2  # authors debugging a test: pytest's own report
     item.repr_failure = lambda excinfo, **kw: (  # type: ignore[method-assign]
-        messages.plain_failure(excinfo, findings.focus) or own_repr(excinfo, **kw)
+        messages.plain_failure(excinfo, findings.focus, None if verbose else item.path)
+        or own_repr(excinfo, **kw)
     )
     if not _isolated(item.config):
         with guards.guarded(findings):

@@ -27,6 +27,7 @@ class Proof:
     why: str  # the mistake, or how this correct solution differs
     fails: tuple[int, ...] = ()  # wrong: exactly the tasks that must fail
     says: str = ""  # wrong: a failing test's message must contain this
+    kinds: tuple[str, ...] = ()  # wrong: the checklist kinds (catalog.CHECKLIST) it is a case of
 
     @property
     def id(self) -> str:
@@ -50,6 +51,7 @@ def load_proofs(kit: Path) -> list[Proof]:
                         why=entry["why"],
                         fails=tuple(entry.get("fails", ())),
                         says=entry.get("says", ""),
+                        kinds=tuple(entry.get("kinds", ())),
                     )
                 )
     return found
