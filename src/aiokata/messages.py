@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from _pytest.reports import TestReport
 
-from aiokata import isolation, scenarios, targets
+from aiokata import guards, isolation, scenarios, targets
 
 try:
     import resource
@@ -69,6 +69,8 @@ def plain_failure(
     given). None: keep pytest's own report."""
     if excinfo.errisinstance(pytest.fail.Exception) and not excinfo.value.pytrace:
         return str(excinfo.value.msg)
+    if excinfo.errisinstance(guards.BlockingCallError):  # the guard's message is the lesson
+        return str(excinfo.value)
     if excinfo.errisinstance((SystemExit, KeyboardInterrupt)):
         return interrupted(excinfo.value)
     if excinfo.errisinstance(MemoryError):
