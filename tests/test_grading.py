@@ -55,7 +55,7 @@ STRAY_MARKERS = tuple(f"{m}-{secrets.token_hex(4)}" for m in PLANTED_MARKERS)
 
 # Made at test time: copies of the kit's own files, and symbolic links to its solutions
 # (whose targets depend on where the kit is).
-BUILT = ("all_pass", "stubs", "symlink", "symlink_root")
+BUILT = ("all_pass", "stubs", "symlink", "symlink_root", "fifo", "folder_as_module", "bom")
 # Graded only with --sandbox: without it, reading the solutions by absolute path works (as
 # docs/grading.md says), and the network case needs the listener of the sandbox test.
 SANDBOX_ONLY = ("network", "reads_solutions_by_path")
@@ -132,6 +132,14 @@ VERDICTS = {
         {"01": MISSING, "03": MISSING},
         notes=(r"01_coroutines.* symbolic link", r"03_tasks/tasks\.py is a symbolic link"),
     ),
+    # Not plain files: a note each, and the grader goes on to the next submission.
+    "fifo": Verdict(
+        "01:.... 03:FFF", {"03": MISSING}, notes=(r"03_tasks/tasks\.py is a named pipe",)
+    ),
+    "folder_as_module": Verdict(
+        "01:.... 03:FFF", {"03": MISSING}, notes=(r"03_tasks/tasks\.py is a folder",)
+    ),
+    "bom": Verdict("01:.... 03:..."),
     "symlink_root": Verdict("01:FFFF 03:FFF", {"01": MISSING, "03": MISSING}, notes=("symbolic",)),
     "big_file": Verdict("01:FFFF 03:.F.", {"03:2": "wrote a file larger than this process may"}),
     "memory_hog": Verdict("01:.... 03:.F.", {"03:2": r"MemoryError(.|\n)*(\d+ MiB|--memory)"}),
@@ -248,6 +256,22 @@ def build(subs: Path, cases: list[str]) -> None:
             KIT / "solutions" / "03_tasks" / "tasks.py"
         )
         (subs / "symlink" / "01_coroutines").symlink_to(KIT / "solutions" / "01_coroutines")
+    solved = {
+        name: KIT / "solutions" / name / f"{name[3:]}.py" for name in ("01_coroutines", "03_tasks")
+    }
+    for case in {"fifo", "folder_as_module"} & set(cases):  # 01 solved; 03 not a file at all
+        (subs / case / "01_coroutines").mkdir(parents=True)
+        shutil.copyfile(solved["01_coroutines"], subs / case / "01_coroutines" / "coroutines.py")
+        (subs / case / "03_tasks").mkdir()
+    if "fifo" in cases:  # opening it for reading would wait forever for a writer
+        os.mkfifo(subs / "fifo" / "03_tasks" / "tasks.py")
+    if "folder_as_module" in cases:
+        (subs / "folder_as_module" / "03_tasks" / "tasks.py").mkdir()
+    if "bom" in cases:  # as editors on Windows save: a UTF-8 byte-order mark first
+        for name, solution in solved.items():
+            (subs / "bom" / name).mkdir(parents=True)
+            module = subs / "bom" / name / solution.name
+            module.write_bytes(b"\xef\xbb\xbf" + solution.read_bytes())
     if "symlink_root" in cases:
         (subs / "symlink_root").mkdir()
         (subs / "symlink_root" / "exercises").symlink_to(KIT / "solutions")

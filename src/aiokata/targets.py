@@ -84,7 +84,7 @@ def import_target(path: Path, exercise: catalog.Exercise) -> ModuleType:
     if name in sys.modules:
         return sys.modules[name]
     try:
-        source = path.read_text(encoding="utf-8")
+        source = path.read_bytes()  # compiled as bytes: a BOM or coding line works as in Python
     except FileNotFoundError:
         if current().kind == "submission":
             _fail(f"{shown} is not in the submission, so none of this exercise's tests can pass.")
@@ -93,7 +93,9 @@ def import_target(path: Path, exercise: catalog.Exercise) -> ModuleType:
             f"{exercise.name}/{exercise.module_file}; restore it with `git checkout {shown}` "
             "if you deleted it by accident."
         )
-    except (OSError, UnicodeDecodeError) as exc:
+    except IsADirectoryError:
+        _fail(f"{shown} is a folder, not a Python file: put the exercise's code in a file there.")
+    except OSError as exc:
         _fail(f"{shown} could not be read: {exc}")
     try:
         code = compile(source, str(path), "exec")

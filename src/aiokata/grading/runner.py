@@ -142,23 +142,49 @@ def copy_submission(plan: Plan, folder: Path, scratch: Path) -> tuple[str, list[
     return digest.hexdigest(), notes
 
 
+_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+)
+
+
+def _not_plain(mode: int) -> str:
+    return next((what for test, what in _KINDS if test(mode)), "not a plain file")
+
+
 def _read_plain_file(path: Path, shown: str, notes: list[str]) -> bytes | None:
     """The file's bytes if it is a plain file of sane size; else None, with a note saying why
-    (a missing file needs none: its tests say so)."""
+    (a missing file needs none: its tests say so). Its type is checked before it is opened,
+    and it is opened without blocking: a named pipe must not stall the grader."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        info = os.lstat(path)
     except FileNotFoundError:
         return None
     except OSError as exc:
-        if path.is_symlink():
-            notes.append(f"{shown} is a symbolic link; links are not followed")
-        else:
-            notes.append(f"{shown} could not be read: {exc.strerror}")
+        notes.append(f"{shown} could not be read: {exc.strerror}")
+        return None
+    if stat.S_ISLNK(info.st_mode):
+        notes.append(f"{shown} is a symbolic link; links are not followed")
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        notes.append(f"{shown} is {_not_plain(info.st_mode)}, not a file; nothing of it is graded")
+        return None
+    if info.st_size > MAX_FILE_BYTES:
+        notes.append(f"{shown} is larger than {MAX_FILE_BYTES >> 10} KiB; it is not graded")
+        return None
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        notes.append(f"{shown} could not be read: {exc.strerror}")
         return None
     with os.fdopen(fd, "rb") as stream:
-        info = os.fstat(stream.fileno())
-        if not stat.S_ISREG(info.st_mode) or info.st_size > MAX_FILE_BYTES:
-            notes.append(f"{shown} is not a plain file under {MAX_FILE_BYTES >> 10} KiB")
+        opened = os.fstat(stream.fileno())
+        if not stat.S_ISREG(opened.st_mode) or opened.st_ino != info.st_ino:
+            notes.append(f"{shown} changed while it was being read; it is not graded")
             return None
         return stream.read(MAX_FILE_BYTES + 1)[:MAX_FILE_BYTES]
 
@@ -220,7 +246,12 @@ class Grader:
         """Grades in the order given; `on_done(grade, reused)` as each one finishes."""
 
         def one(folder: Path) -> SubmissionGrade:
-            grade, reused = self.grade_or_reuse(folder)
+            try:
+                grade, reused = self.grade_or_reuse(folder)
+            except GradingStopped:
+                raise
+            except Exception as exc:  # one broken submission costs only its own grade
+                grade, reused = self._ungradable(folder, exc), False
             if on_done is not None:
                 on_done(grade, reused)
             return grade
@@ -264,6 +295,16 @@ class Grader:
             payload = {"key": key, "grade": grade.to_dict()}
             write_atomically(saved, json.dumps(payload, indent=1))
         return grade, False
+
+    def _ungradable(self, folder: Path, exc: Exception) -> SubmissionGrade:
+        return SubmissionGrade(
+            name=submission_name(folder),
+            path=str(folder),
+            digest="",
+            exercises=[ExerciseGrade.build(e, []) for e in self.plan.exercises],
+            notes=[f"the grader could not grade this submission ({type(exc).__name__}: {exc})"],
+            sandboxed=self.plan.sandboxed,
+        )
 
     # -- one submission --------------------------------------------------------------------
     def _grade(self, folder: Path, scratch: Path, digest: str, notes: list[str]) -> SubmissionGrade:
