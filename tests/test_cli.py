@@ -3,9 +3,11 @@
 import contextlib
 import os
 import pty
+import resource
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -13,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from aiokata import catalog
+from aiokata import catalog, cli, progress, state
 
 KIT = Path(__file__).resolve().parents[1]
 EXERCISES = catalog.load_catalog(KIT)
@@ -223,3 +225,126 @@ def test_watch_without_a_terminal_takes_keys_as_lines(kit: Path):
     assert watcher.returncode == 0, out
     assert "(+Enter)" in out and "not yet" in out
     assert f"{FIRST.number:02d}  {FIRST.title}" in out  # the list, printed by the l key
+
+
+# -- nothing the kit does may lose a learner's work: a full disk, an empty backup, a corrupt
+# -- state file that cannot be moved aside, a folder that cannot be written
+
+
+def small_files(limit: int):
+    """A file-size limit for a child process, as `ulimit -f` or a full disk would give."""
+
+    def apply() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    return apply
+
+
+def limited(kit: Path, *args: str, limit: int | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [*AIOKATA, *args],
+        cwd=kit,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "COLUMNS": "200", "PYTHONDONTWRITEBYTECODE": "1"},
+        timeout=120,
+        preexec_fn=small_files(limit) if limit is not None else None,
+    )
+
+
+def exercise_in(kit: Path) -> catalog.Exercise:
+    found = catalog.find(kit, FIRST.name)
+    assert found is not None
+    return found
+
+
+def test_a_reset_that_cannot_back_up_changes_nothing(kit: Path) -> None:
+    mine = solve(kit, FIRST)
+    work = mine.read_bytes()
+    done = limited(kit, "reset", FIRST.name, "--yes", limit=64)  # smaller than the learner's file
+    assert done.returncode == 1
+    assert "could not back up" in done.stderr and "nothing was changed" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert mine.read_bytes() == work
+    folder = progress.backup_folder(kit, exercise_in(kit))
+    assert not list(folder.glob("*.py")), "an incomplete backup exists under a backup's name"
+    assert not list(folder.glob(".*.partial"))
+    again = limited(kit, "restore", FIRST.name)
+    assert again.returncode == 1 and "no backups" in again.stderr
+    assert mine.read_bytes() == work
+
+
+def test_restore_skips_empty_backups_and_says_which_it_restores(kit: Path) -> None:
+    mine = solve(kit, FIRST)
+    work = mine.read_bytes()
+    assert limited(kit, "reset", FIRST.name, "--yes").returncode == 0
+    folder = progress.backup_folder(kit, exercise_in(kit))
+    (good,) = folder.glob("*.py")
+    # Newer by name, and (as copy2 would make them) older by modification time: an empty
+    # backup left by an earlier version of the kit must never win.
+    for name in ("-20991231T235959.py", "-20991231T235959-2.py"):
+        empty = folder / f"{Path(FIRST.module_file).stem}{name}"
+        empty.write_bytes(b"")
+        os.utime(empty, (0, 0))
+    done = limited(kit, "restore", FIRST.name)
+    assert done.returncode == 0, done.stderr
+    assert f"from {good.name}" in done.stdout
+    assert done.stdout.count("Skipped") == 2
+    assert mine.read_bytes() == work
+
+
+def test_backups_are_ordered_by_their_names_not_their_modification_times(kit: Path) -> None:
+    exercise = exercise_in(kit)
+    folder = progress.backup_folder(kit, exercise)
+    folder.mkdir(parents=True)
+    stem = Path(exercise.module_file).stem
+    names = [f"{stem}-20260101T000000.py", f"{stem}-20260101T000000-2.py"]
+    names += [f"{stem}-20260101T000000-10.py", f"{stem}-20270101T000000.py"]
+    for age, name in enumerate(names):
+        (folder / name).write_text(f"# {name}\n")
+        os.utime(folder / name, (10_000 - age, 10_000 - age))
+    assert [p.name for p in progress.backups(kit, exercise)] == names
+
+
+def test_reset_and_restore_keep_the_files_permissions(kit: Path) -> None:
+    mine = solve(kit, FIRST)
+    mine.chmod(0o644)
+    assert limited(kit, "reset", FIRST.name, "--yes").returncode == 0
+    assert stat.S_IMODE(mine.stat().st_mode) == 0o644
+    mine.chmod(0o664)
+    assert limited(kit, "restore", FIRST.name).returncode == 0
+    assert stat.S_IMODE(mine.stat().st_mode) == 0o664
+
+
+def test_a_corrupt_state_that_cannot_be_moved_aside_is_not_fatal(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    file = state.path(tmp_path)
+    file.parent.mkdir()
+    file.write_text("{ not json")
+
+    def refuse(self, target):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "replace", refuse)  # (root ignores a read-only folder's mode)
+    loaded, warning = state.load(tmp_path)
+    assert loaded == state.State()
+    assert warning and "could not be moved aside" in warning
+    assert file.read_text() == "{ not json"
+
+
+def test_a_folder_that_cannot_be_written_gives_one_line_and_keeps_the_file(
+    kit: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mine = solve(kit, FIRST)
+    work = mine.read_bytes()
+
+    def refuse(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.chdir(kit)
+    session = cli.Session()
+    monkeypatch.setattr("tempfile.mkstemp", refuse)
+    with pytest.raises(cli.Problem, match="your file is unchanged"):
+        session.replace_file(exercise_in(kit), "# replaced\n")
+    assert mine.read_bytes() == work

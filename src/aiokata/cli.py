@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
 
-from aiokata import catalog, progress, state
+from aiokata import catalog, progress, state, targets
 from aiokata.results import write_atomically
 
 console = Console(highlight=False)
@@ -87,7 +87,14 @@ class Session:
 
     def replace_file(self, exercise: catalog.Exercise, text: str) -> None:
         """Write the learner's file for `exercise`; its cached result no longer holds."""
-        write_atomically(progress.learner_file(exercise), text)
+        mine = progress.learner_file(exercise)
+        try:
+            write_atomically(mine, text)
+        except OSError as exc:
+            raise Problem(
+                f"could not write {targets.display(mine)} ({exc.strerror or exc}); "
+                "your file is unchanged"
+            ) from None
         self.state.results.pop(exercise.name, None)
         self.save()
 
@@ -245,6 +252,13 @@ def hint(exercise: str, show_all: bool) -> None:
         )
 
 
+def _backup(kit: Path, exercise: catalog.Exercise) -> Path:
+    try:
+        return progress.backup(kit, exercise)
+    except progress.BackupError as exc:
+        raise Problem(str(exc)) from None
+
+
 @main.command()
 @click.argument("exercise")
 @click.option("--yes", is_flag=True, help="do not ask before replacing your file")
@@ -274,7 +288,7 @@ def reset(exercise: str, yes: bool) -> None:
             "(your version is kept as a backup)?",
             abort=True,
         )
-    saved = progress.backup(session.kit, e) if mine.exists() else None
+    saved = _backup(session.kit, e) if mine.exists() else None
     session.replace_file(e, pristine.read_text(encoding="utf-8"))
     if saved:
         console.print(f"Saved your version as {saved.relative_to(session.kit)}")
@@ -306,11 +320,16 @@ def restore(exercise: str, list_only: bool) -> None:
         for path in saved:
             console.print(str(path.relative_to(session.kit)))
         return
-    latest = saved[-1]
+    latest, skipped = progress.usable_backup(session.kit, e)
+    for path in skipped:
+        console.print(f"Skipped {path.relative_to(session.kit)}: it is empty or unreadable.")
+    if latest is None:
+        raise Problem(f"no usable backup of exercise {e.number:02d}: every one is empty")
+    text = latest.read_text(encoding="utf-8", errors="surrogateescape")
     mine = progress.learner_file(e)
     keep_current = mine.exists() and not progress.untouched(e)
-    current = progress.backup(session.kit, e) if keep_current else None
-    session.replace_file(e, latest.read_text(encoding="utf-8"))
+    current = _backup(session.kit, e) if keep_current else None
+    session.replace_file(e, text)
     console.print(f"Restored exercises/{e.name}/{e.module_file} from {latest.name}.")
     if current:
         console.print(f"The file it replaced is kept as {current.relative_to(session.kit)}.")

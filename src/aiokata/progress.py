@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
-import shutil
+import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokata import catalog, runner
+from aiokata import catalog, runner, targets
 from aiokata.state import ExerciseRecord, State
 
 STUBS = Path(__file__).resolve().parent / "stubs"
@@ -121,22 +123,69 @@ def backup_folder(kit: Path, exercise: catalog.Exercise) -> Path:
     return kit / ".aiokata" / "backups" / exercise.name
 
 
+class BackupError(Exception):
+    """The learner's file could not be copied aside; nothing was changed."""
+
+
+_BACKUP_NAME = re.compile(r"-(?P<stamp>\d{8}T\d{6})(?:-(?P<counter>\d+))?\.py$")
+
+
 def backup(kit: Path, exercise: catalog.Exercise) -> Path:
-    """Copy the learner's file aside under a timestamped name; returns the copy's path."""
+    """Copy the learner's file aside under a timestamped name; returns the copy's path.
+
+    The copy is written under a temporary name, read back and compared before it gets its
+    backup name, so a backup that exists is complete: a full disk leaves no half-made one."""
+    data = learner_file(exercise).read_bytes()
     folder = backup_folder(kit, exercise)
-    folder.mkdir(parents=True, exist_ok=True)
+    stem = Path(exercise.module_file).stem
     stamp = time.strftime("%Y%m%dT%H%M%S")
-    target = folder / f"{Path(exercise.module_file).stem}-{stamp}.py"
+    target = folder / f"{stem}-{stamp}.py"
     counter = 1
     while target.exists():
         counter += 1
-        target = folder / f"{Path(exercise.module_file).stem}-{stamp}-{counter}.py"
-    shutil.copy2(learner_file(exercise), target)
+        target = folder / f"{stem}-{stamp}-{counter}.py"
+    partial = folder / f".{target.name}.partial"
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with open(partial, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        if hashlib.sha256(partial.read_bytes()).digest() != hashlib.sha256(data).digest():
+            raise OSError("the copy read back differs from your file")
+        os.replace(partial, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise BackupError(
+            f"could not back up {targets.display(learner_file(exercise))} to {folder} "
+            f"({exc.strerror or exc}); nothing was changed"
+        ) from None
     return target
 
 
+def _backup_order(path: Path) -> tuple[str, int]:
+    match = _BACKUP_NAME.search(path.name)
+    return (match["stamp"], int(match["counter"] or 1)) if match else ("", 0)
+
+
 def backups(kit: Path, exercise: catalog.Exercise) -> list[Path]:
+    """The learner's backups of `exercise`, oldest first (by the time in their names: a
+    copy keeps its source's modification time, so mtimes say nothing about the order)."""
     folder = backup_folder(kit, exercise)
     if not folder.is_dir():
         return []
-    return sorted(folder.glob("*.py"), key=lambda p: p.stat().st_mtime_ns)
+    return sorted(folder.glob("*.py"), key=_backup_order)
+
+
+def usable_backup(kit: Path, exercise: catalog.Exercise) -> tuple[Path | None, list[Path]]:
+    """The newest backup worth restoring, and the newer ones skipped (empty or unreadable)."""
+    skipped = []
+    for path in reversed(backups(kit, exercise)):
+        try:
+            if path.read_bytes().strip():
+                return path, skipped
+        except OSError:
+            pass
+        skipped.append(path)
+    return None, skipped

@@ -68,7 +68,13 @@ def load(kit: Path) -> tuple[State, str | None]:
         return _parse(json.loads(text)), None
     except (ValueError, TypeError, KeyError, AttributeError):
         kept = file.with_name(f"{FILE}.corrupt-{time.strftime('%Y%m%dT%H%M%S')}")
-        file.replace(kept)
+        try:
+            file.replace(kept)
+        except OSError as exc:
+            return State(), (
+                f"{file} was unreadable and could not be moved aside ({exc.strerror or exc}); "
+                "going on with no saved progress (your exercise files are untouched)"
+            )
         return State(), (
             f"{file} was unreadable; kept it as {kept.name} and started afresh "
             "(your exercise files are untouched; results are recomputed from them)"
