@@ -58,8 +58,16 @@ STRAY_MARKERS = tuple(f"{m}-{secrets.token_hex(4)}" for m in PLANTED_MARKERS)
 BUILT = ("all_pass", "stubs", "symlink", "symlink_root", "fifo", "folder_as_module", "bom")
 # Graded only with --sandbox: without it, reading the solutions by absolute path works (as
 # docs/grading.md says), and the network case needs the listener of the sandbox test.
-SANDBOX_ONLY = ("network", "reads_solutions_by_path")
-SANDBOXED = ("reads_solutions", "reads_solutions_by_path", "network", "stray_processes")
+# The pidfd forger runs only there too: as root (CI), no process is out of its reach, as
+# docs/grading.md says; under the sandbox it is user nobody with no capabilities.
+SANDBOX_ONLY = ("network", "reads_solutions_by_path", "forged_by_pidfd")
+SANDBOXED = (
+    "reads_solutions",
+    "reads_solutions_by_path",
+    "network",
+    "stray_processes",
+    "forged_by_pidfd",
+)
 # Slowest first, so that neither of the two jobs is left with a long tail.
 SLOW = ("kills_parent", "infinite_loop", "swallowed_cancellation")
 
@@ -140,6 +148,10 @@ VERDICTS = {
         "01:.... 03:FFF", {"03": MISSING}, notes=(r"03_tasks/tasks\.py is a folder",)
     ),
     "bom": Verdict("01:.... 03:..."),
+    # 01's code rewrites 03's copy with the reference solution: 03 is graded as handed in.
+    "rewrites_other_exercise": Verdict(
+        "01:???? 03:FFF", {"03": "changed while the submission was being graded"}
+    ),
     "symlink_root": Verdict("01:FFFF 03:FFF", {"01": MISSING, "03": MISSING}, notes=("symbolic",)),
     "big_file": Verdict("01:FFFF 03:.F.", {"03:2": "wrote a file larger than this process may"}),
     "memory_hog": Verdict("01:.... 03:.F.", {"03:2": r"MemoryError(.|\n)*(\d+ MiB|--memory)"}),
@@ -171,6 +183,7 @@ SANDBOX_VERDICTS = {
     ),
     "network": Verdict("01:FFFF 03:..."),
     "stray_processes": VERDICTS["stray_processes"],
+    "forged_by_pidfd": Verdict("01:FFFF 03:.E.", {"01": STUB, "03:2": "ended the whole program"}),
 }
 
 # Cases the grader still gets wrong (reported to the lead): no golden file, and their verdict

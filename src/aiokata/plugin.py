@@ -66,6 +66,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "file descriptor, which the tests' child processes never hold",
     )
     group.addoption(
+        "--handed-in",
+        action="append",
+        default=[],
+        metavar="NN_slug=SHA256",
+        help="(for `aiokata grade`) the sha256 of an exercise's file as handed in, or "
+        f"NN_slug={targets.ABSENT}: a file that differs when a test imports it is not graded",
+    )
+    group.addoption(
         "--wall-limit",
         type=float,
         default=DEFAULT_WALL_LIMIT,
@@ -153,10 +161,21 @@ def pytest_configure(config: pytest.Config) -> None:
         if not folder.is_dir():
             raise pytest.UsageError(f"--submission {submission}: no such folder")
         targets.set_current(targets.Target("submission", targets.submission_base(folder)))
+        targets.expect_handed_in(_handed_in(config))
     else:
         targets.set_current(targets.LEARNER)
     config.stash[results.COLLECTOR] = results.Collector(config, _grader_stream(config))
     config.pluginmanager.register(config.stash[results.COLLECTOR], "aiokata-results")
+
+
+def _handed_in(config: pytest.Config) -> dict[str, str]:
+    digests = {}
+    for entry in config.getoption("handed_in"):
+        name, _, digest = entry.partition("=")
+        if not digest:
+            raise pytest.UsageError(f"--handed-in {entry}: write NN_slug=SHA256")
+        digests[name] = digest
+    return digests
 
 
 def _grader_stream(config: pytest.Config) -> int | None:

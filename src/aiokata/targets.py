@@ -8,6 +8,7 @@ stub, the reference solutions and any submission without copying anything.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import os
 import sys
@@ -42,6 +43,29 @@ class Target:
 
 LEARNER = Target("learner", None)
 _current: Target = LEARNER
+# For a graded submission: each exercise's file as handed in (its sha256, or ABSENT), so that
+# a file rewritten while grading (by another exercise's code) is never graded as the student's.
+ABSENT = "absent"
+_handed_in: dict[str, str] = {}
+
+
+def expect_handed_in(digests: dict[str, str]) -> None:
+    _handed_in.clear()
+    _handed_in.update(digests)
+
+
+def _check_handed_in(exercise: catalog.Exercise, source: bytes | None, shown: str) -> None:
+    expected = _handed_in.get(exercise.name)
+    if expected is None:
+        return
+    found = ABSENT if source is None else hashlib.sha256(source).hexdigest()
+    if found != expected:
+        what = "appeared" if expected == ABSENT else "changed"
+        _fail(
+            f"{shown} {what} while the submission was being graded: it is not the file that "
+            "was handed in. Code in this submission rewrote it (perhaps another exercise's "
+            "code, or one of this exercise's own tests), so none of its tests can count."
+        )
 
 
 def submission_base(folder: Path) -> Path:
@@ -86,6 +110,7 @@ def import_target(path: Path, exercise: catalog.Exercise) -> ModuleType:
     try:
         source = path.read_bytes()  # compiled as bytes: a BOM or coding line works as in Python
     except FileNotFoundError:
+        _check_handed_in(exercise, None, shown)
         if current().kind == "submission":
             _fail(f"{shown} is not in the submission, so none of this exercise's tests can pass.")
         _fail(
@@ -97,6 +122,7 @@ def import_target(path: Path, exercise: catalog.Exercise) -> ModuleType:
         _fail(f"{shown} is a folder, not a Python file: put the exercise's code in a file there.")
     except OSError as exc:
         _fail(f"{shown} could not be read: {exc}")
+    _check_handed_in(exercise, source, shown)
     try:
         code = compile(source, str(path), "exec")
     except SyntaxError as exc:

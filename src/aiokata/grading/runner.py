@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import aiokata
-from aiokata import catalog, targets
+from aiokata import catalog, isolation, targets
 from aiokata.grading import sandbox
 from aiokata.grading.model import ExerciseGrade, SubmissionGrade, TestGrade
 from aiokata.results import write_atomically
@@ -104,8 +104,11 @@ def submission_name(path: Path) -> str:
     return targets.display(path).rstrip("/") or str(path)
 
 
-def copy_submission(plan: Plan, folder: Path, scratch: Path) -> tuple[str, list[str]]:
-    """Copy the submission's exercise files into scratch/exercises; (digest, notes).
+def copy_submission(
+    plan: Plan, folder: Path, scratch: Path
+) -> tuple[str, list[str], dict[str, str]]:
+    """Copy the submission's exercise files into scratch/exercises; (digest, notes, and each
+    exercise's file as handed in: its sha256, or targets.ABSENT).
 
     Only real folders and plain files count: a symbolic link anywhere inside the submission
     (to the kit's solutions, to a classmate's work) is never followed."""
@@ -117,6 +120,7 @@ def copy_submission(plan: Plan, folder: Path, scratch: Path) -> tuple[str, list[
         notes.append("exercises/ is a symbolic link; links are not followed, so nothing is graded")
         base = None
     found = 0
+    handed_in = {exercise.name: targets.ABSENT for exercise in plan.exercises}
     for exercise in plan.exercises:
         target = scratch / "exercises" / exercise.name / exercise.module_file
         target.parent.mkdir(parents=True)
@@ -130,6 +134,7 @@ def copy_submission(plan: Plan, folder: Path, scratch: Path) -> tuple[str, list[
         if data is None:
             continue
         target.write_bytes(data)
+        handed_in[exercise.name] = hashlib.sha256(data).hexdigest()
         digest.update(f"{exercise.name}\0{len(data)}\0".encode())
         digest.update(data)
         found += 1
@@ -139,7 +144,7 @@ def copy_submission(plan: Plan, folder: Path, scratch: Path) -> tuple[str, list[
             "exercises/ (e.g. 03_tasks/tasks.py)"
         )
     _open_to_all(scratch)  # the sandbox's user `nobody` must read the copies
-    return digest.hexdigest(), notes
+    return digest.hexdigest(), notes, handed_in
 
 
 _KINDS = (
@@ -223,6 +228,39 @@ class _Attempt:
     finished: bool = False
     supervisor: dict | None = None
     stderr: str = ""
+    broken: str = ""  # why the stream stopped being believed, if it did
+    started: set[str] = field(default_factory=set)
+
+    def take(self, event: dict) -> bool:
+        """Take one event of the worker's stream; False (and `broken` says why) when it is
+        not what an honest worker sends: the tests as collected first, then for each test a
+        start and its one result, one test at a time. Nothing after that is believed."""
+        kind = event.get("event")
+        if kind == "collected" and not self.collected and not self.started:
+            self.collected = [t for t in event.get("tests", []) if isinstance(t, dict)]
+            return True
+        known = {t.get("nodeid") for t in self.collected}
+        if kind == "start":
+            nodeid = event.get("nodeid")
+            if nodeid in known and nodeid not in self.started and self.running is None:
+                self.running = nodeid
+                self.started.add(nodeid)
+                return True
+            self.broken = f"a start for {nodeid!r} out of turn"
+        elif kind == "result":
+            result = event.get("result")
+            nodeid = result.get("nodeid") if isinstance(result, dict) else None
+            if nodeid is not None and nodeid == self.running:
+                self.results[nodeid] = result
+                self.running = None
+                return True
+            self.broken = f"a result for {nodeid!r}, which was not the test running"
+        elif kind == "finished" and self.running is None:
+            self.finished = True
+            return True
+        else:
+            self.broken = f"an unexpected {str(kind)[:40]!r} event"
+        return False
 
 
 class Grader:
@@ -235,6 +273,9 @@ class Grader:
         self._stopping = threading.Event()
         if plan.sandboxed:
             sandbox.bwrap()  # refuses now, before anything is graded
+        # The grader reads every submission's results: code under test must not be able to
+        # take a copy of those sockets (pidfd_getfd) or read its memory.
+        isolation.forbid_inspection()
 
     # -- the whole run ---------------------------------------------------------------------
     def grade_all(
@@ -283,14 +324,14 @@ class Grader:
         folder = folder.resolve()
         with tempfile.TemporaryDirectory(prefix="aiokata-grade-") as temp:
             scratch = Path(temp)
-            digest, notes = copy_submission(self.plan, folder, scratch)
+            digest, notes, handed_in = copy_submission(self.plan, folder, scratch)
             key = self.plan.key(digest)
             saved = self.result_path(folder)
             if saved is not None and not self.plan.force:
                 previous = _load_saved(saved, key)
                 if previous is not None:
                     return previous, True
-            grade = self._grade(folder, scratch, digest, notes)
+            grade = self._grade(folder, scratch, digest, notes, handed_in)
         if saved is not None:
             payload = {"key": key, "grade": grade.to_dict()}
             write_atomically(saved, json.dumps(payload, indent=1))
@@ -307,7 +348,14 @@ class Grader:
         )
 
     # -- one submission --------------------------------------------------------------------
-    def _grade(self, folder: Path, scratch: Path, digest: str, notes: list[str]) -> SubmissionGrade:
+    def _grade(
+        self,
+        folder: Path,
+        scratch: Path,
+        digest: str,
+        notes: list[str],
+        handed_in: dict[str, str],
+    ) -> SubmissionGrade:
         started = time.monotonic()
         deadline = started + self.plan.limits.timeout
         grades: dict[str, TestGrade] = {}
@@ -317,7 +365,7 @@ class Grader:
         collected_once = False
         while True:
             remaining = deadline - time.monotonic()
-            attempt = self._run_worker(scratch, selection, max(remaining, 1.0))
+            attempt = self._run_worker(scratch, selection, max(remaining, 1.0), handed_in)
             if self._stopping.is_set():
                 raise GradingStopped  # a grade cut short by the stop is no grade: not saved
             for test in attempt.collected:
@@ -327,6 +375,12 @@ class Grader:
                 if nodeid in known:
                     grades[nodeid] = TestGrade.from_result(known[nodeid] | result)
             supervisor = attempt.supervisor or {}
+            if attempt.broken:
+                notes.append(
+                    f"the results channel carried {attempt.broken}: something other than the "
+                    "kit's worker wrote to it, so that worker was stopped and nothing it sent "
+                    "afterwards was believed"
+                )
             strays = supervisor.get("strays", 0)
             if strays and supervisor.get("exit", -1) >= 0:  # else they include the test's own
                 notes.append(
@@ -363,9 +417,17 @@ class Grader:
             grades[culprit] = _charged(
                 known[culprit],
                 "error",
-                f"The grading process itself {_ending(supervisor)} while this test ran, so the "
-                "code under test ended it (os._exit or os.kill on its parent, or it ran out of "
-                "memory or CPU time). The remaining tests ran in a fresh process.",
+                (
+                    f"While this test ran, the grader's results channel carried "
+                    f"{attempt.broken}: the code under test forged results. This test counts "
+                    "as an error; the remaining tests ran in a fresh process."
+                )
+                if attempt.broken
+                else (
+                    f"The grading process itself {_ending(supervisor)} while this test ran, so "
+                    "the code under test ended it (os._exit or os.kill on its parent, or it ran "
+                    "out of memory or CPU time). The remaining tests ran in a fresh process."
+                ),
             )
             name = known[culprit]["exercise"]
             restarts[name] = restarts.get(name, 0) + 1
@@ -395,7 +457,9 @@ class Grader:
             sandboxed=self.plan.sandboxed,
         )
 
-    def _worker_command(self, scratch: Path, selection: list[str] | None, read_fd: int):
+    def _worker_command(
+        self, scratch: Path, selection: list[str] | None, read_fd: int, handed_in: dict[str, str]
+    ):
         kit = self.plan.kit
         if selection is None:
             paths = [str(e.folder) for e in self.plan.exercises]
@@ -414,12 +478,16 @@ class Grader:
             "no:cacheprovider",
             f"--submission={scratch / 'exercises'}",
             f"--aiokata-stream={read_fd}",
+            # In argv, where no code under test can change it.
+            *(f"--handed-in={name}={sha}" for name, sha in sorted(handed_in.items())),
         ]
         if self.plan.limits.test_wall is not None:
             worker.append(f"--wall-limit={self.plan.limits.test_wall}")
         return [*worker, *paths]
 
-    def _run_worker(self, scratch: Path, selection: list[str] | None, wall: float) -> _Attempt:
+    def _run_worker(
+        self, scratch: Path, selection: list[str] | None, wall: float, handed_in: dict[str, str]
+    ) -> _Attempt:
         if self._stopping.is_set():
             raise GradingStopped
         limits = self.plan.limits
@@ -427,6 +495,10 @@ class Grader:
         # process allowed to inspect the worker; a socket cannot be opened that way.
         reader, writer = socket.socketpair()
         read_end, write_end = reader.detach(), writer.detach()
+        # The supervisor's own last word comes on a socket of its own: it keeps no copy of
+        # the worker's stream, so it holds nothing worth stealing from it.
+        report_reader, report_writer = socket.socketpair()
+        report_read, report_write = report_reader.detach(), report_writer.detach()
         workdir = scratch / "work"
         workdir.mkdir(exist_ok=True)
         workdir.chmod(0o777)
@@ -439,8 +511,9 @@ class Grader:
             f"--memory={limits.memory_mb << 20}",
             f"--fsize={limits.file_mb << 20}",
             f"--stream={write_end}",
+            f"--report={report_write}",
             "--",
-            *self._worker_command(scratch, selection, write_end),
+            *self._worker_command(scratch, selection, write_end, handed_in),
         ]
         if self.plan.sandboxed:
             supervisor = sandbox.command(self.plan.kit, scratch, supervisor)
@@ -452,30 +525,27 @@ class Grader:
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
-            pass_fds=(write_end,),
+            pass_fds=(write_end, report_write),
             start_new_session=True,
         )
         os.close(write_end)
+        os.close(report_write)
         with self._lock:
             self._live.add(process)
         tail = _StderrTail(process.stderr)
         tail.start()
+        deadline = time.monotonic() + wall + SAFETY_MARGIN
         try:
-            for event in _events(read_end, wall + SAFETY_MARGIN, process):
-                kind = event.get("event")
-                if kind == "collected" and not attempt.collected:
-                    attempt.collected = event["tests"]
-                elif kind == "start":
-                    attempt.running = event["nodeid"]
-                elif kind == "result":
-                    attempt.results[event["result"]["nodeid"]] = event["result"]
-                    attempt.running = None
-                elif kind == "finished":
-                    attempt.finished = True
-                elif kind == "supervisor":
-                    attempt.supervisor = event
+            for event in _events(read_end, deadline, process):
+                if not attempt.take(event):
+                    break  # a forged or garbled stream: stop this worker, believe no more
+            if not attempt.broken:
+                for event in _events(report_read, deadline, process):
+                    if event.get("event") == "supervisor":
+                        attempt.supervisor = event
         finally:
             os.close(read_end)
+            os.close(report_read)
             _stop(process)
             with self._lock:
                 self._live.discard(process)
@@ -497,9 +567,8 @@ def _stop(process: subprocess.Popen) -> None:
     process.wait()
 
 
-def _events(fd: int, wall: float, process: subprocess.Popen) -> Iterator[dict]:
-    """JSON lines from the result socket until it closes or `wall` seconds pass."""
-    deadline = time.monotonic() + wall
+def _events(fd: int, deadline: float, process: subprocess.Popen) -> Iterator[dict]:
+    """JSON lines from a result socket until it closes or the `deadline` (monotonic) passes."""
     buffer = b""
     while True:
         remaining = deadline - time.monotonic()
@@ -508,7 +577,10 @@ def _events(fd: int, wall: float, process: subprocess.Popen) -> Iterator[dict]:
         ready, _, _ = select.select([fd], [], [], min(remaining, 1.0))
         if not ready:
             continue
-        chunk = os.read(fd, 1 << 16)
+        try:
+            chunk = os.read(fd, 1 << 16)
+        except ConnectionResetError:  # the other end died with data unread: the same as closed
+            return
         if not chunk:
             return
         buffer += chunk

@@ -3,8 +3,12 @@
 It runs the pytest worker with resource limits, stops it at the wall-clock limit, and then
 kills every process the worker or the submission's code started. It is a child subreaper, so
 a process that double-forks or calls setsid to escape its process group is still re-parented
-here and found. Its last word goes down the result pipe, after the worker's:
+here and found. Its last word goes down its own report socket, never the worker's stream:
 `{"event": "supervisor", "exit": ..., "timed_out": ..., "strays": ...}`.
+
+It hands the worker's result stream on and keeps no copy, and it makes itself non-dumpable,
+so that code under test (below it, as the same user) can neither inspect it nor take a copy
+of a socket it holds (ptrace, /proc/<pid>/mem, pidfd_getfd).
 
 Kept free of aiokata's other modules (and of pytest) so that it starts in a few milliseconds.
 """
@@ -22,6 +26,7 @@ import sys
 import time
 
 PR_SET_PDEATHSIG = 1
+PR_SET_DUMPABLE = 4
 PR_SET_CHILD_SUBREAPER = 36
 
 
@@ -41,6 +46,7 @@ def _become_subreaper() -> bool:
 
     libc = ctypes.CDLL(None, use_errno=True)
     libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+    libc.prctl(PR_SET_DUMPABLE, 0, 0, 0, 0)
     return libc.prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0
 
 
@@ -115,7 +121,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cpu", type=int, required=True)
     parser.add_argument("--memory", type=int, default=0)
     parser.add_argument("--fsize", type=int, default=0)
-    parser.add_argument("--stream", type=int, required=True)
+    parser.add_argument("--stream", type=int, required=True, help="the worker's; not kept")
+    parser.add_argument("--report", type=int, required=True, help="this supervisor's own")
     parser.add_argument("command", nargs=argparse.REMAINDER)
     args = parser.parse_args(argv)
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
@@ -129,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
             pass_fds=(args.stream,),
             preexec_fn=_limits(args.cpu, args.memory, args.fsize),
         )
+        os.close(args.stream)  # only the worker holds the stream now
         try:
             code = worker.wait(timeout=args.wall)
         except subprocess.TimeoutExpired:
@@ -141,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     strays = kill_everything_below(os.getpid()) if reaping else 0
     with contextlib.suppress(OSError):
         message = {"event": "supervisor", "exit": code, "timed_out": timed_out, "strays": strays}
-        os.write(args.stream, (json.dumps(message) + "\n").encode())
+        os.write(args.report, (json.dumps(message) + "\n").encode())
     return 0
 
 
