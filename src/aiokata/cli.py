@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from pathlib import Path
@@ -483,6 +484,12 @@ def grade(
         progress_line.print(
             "[yellow]note:[/yellow] without --sandbox, code in a submission can read this kit's "
             "solutions/ by absolute path (it cannot import them); docs/grading.md explains."
+        )
+    if not sandbox and hasattr(os, "geteuid") and os.geteuid() == 0:
+        progress_line.print(
+            "[yellow]note:[/yellow] grading as root without --sandbox: code in a submission "
+            "can reach the grader's processes and forge its own results (docs/grading.md, "
+            "threat model). Use --sandbox, or grade as an unprivileged user."
         )
 
     def done(result, reused: bool) -> None:
