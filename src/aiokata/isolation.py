@@ -68,6 +68,7 @@ class Outcome:
     stack: str = ""
     wall: float = 0.0
     child_error: str = ""
+    strays: list[str] = field(default_factory=list)  # what the test left running, killed
 
     def saw(self, event: str) -> bool:
         return any(e.get("event") == event for e in self.events)
@@ -78,7 +79,9 @@ class Outcome:
 
 
 def run_forked(child: Callable[[], list[dict]], wall_limit: float) -> Outcome:
-    """Run `child()` in a forked process; its return value comes back as `Outcome.reports`."""
+    """Run `child()` in a forked process; its return value comes back as `Outcome.reports`,
+    and whatever the child left running is killed and listed in `Outcome.strays`."""
+    become_subreaper()
     gc.freeze()  # the child need not scan what it inherits: its gc.collect() stays cheap
     read_fd, write_fd = os.pipe()
     stack_file = tempfile.TemporaryFile()
@@ -118,6 +121,7 @@ def run_forked(child: Callable[[], list[dict]], wall_limit: float) -> Outcome:
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         os.close(read_fd)
+        outcome.strays = kill_strays()
     outcome.wall = time.monotonic() - started
     outcome.exit_status = os.waitstatus_to_exitcode(status)
     stack_file.seek(0)
@@ -135,6 +139,67 @@ def run_forked(child: Callable[[], list[dict]], wall_limit: float) -> Outcome:
         else:
             outcome.events.append(message)
     return outcome
+
+
+_subreaper = False
+
+
+def become_subreaper() -> bool:
+    """Processes a test leaves behind (in a session of their own, double-forked) then come
+    back to this process when their parents end, so that `kill_strays` finds them."""
+    global _subreaper
+    if sys.platform == "linux" and not _subreaper:
+        import ctypes
+
+        pr_set_child_subreaper = 36
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            _subreaper = libc.prctl(pr_set_child_subreaper, 1, 0, 0, 0) == 0
+    return _subreaper
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    with contextlib.suppress(OSError):
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/task/{task}/children") as f:
+                found += [int(child) for child in f.read().split()]
+    return found
+
+
+def _describe(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            argv = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        argv = ""
+    return f"{pid} ({argv[:120] or '?'})"
+
+
+def kill_strays() -> list[str]:
+    """Between tests this process has no children of its own, so any it has now were left
+    behind by the test that just ended: kill each with everything below it, and say what
+    they were. Only as a subreaper (Linux); elsewhere nothing is found."""
+    if not _subreaper:
+        return []
+    seen: dict[int, str] = {}
+    for _ in range(200):  # a fork bomb keeps making more for a while
+        queue, alive = _children(os.getpid()), []
+        while queue:
+            pid = queue.pop()
+            alive.append(pid)
+            queue += _children(pid)
+        if not alive:
+            break
+        for pid in alive:
+            seen.setdefault(pid, _describe(pid))
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):
+            while os.waitpid(-1, os.WNOHANG)[0] > 0:
+                pass
+        time.sleep(0.005)  # real time: these are real processes dying
+    return list(seen.values())
 
 
 def _wait_for_dump(stack_file, seconds: float) -> None:

@@ -52,6 +52,18 @@ def failed_report(
     )
 
 
+def strays(found: list[str]) -> str:
+    shown = "\n".join(f"    {line}" for line in found[:5])
+    more = f"\n    ... and {len(found) - 5} more" if len(found) > 5 else ""
+    return (
+        f"Your code left {len(found)} process(es) running after the test ended; they were "
+        f"killed:\n{shown}{more}\nThey had left the test's process group (a session of their "
+        "own, or a parent that exited first), so nothing waited for them. Every process your "
+        "code starts must have ended before your function returns: await its wait(), or kill "
+        "it and then await wait()."
+    )
+
+
 def interrupted(exc: BaseException) -> str:
     return (
         f"Your code raised {type(exc).__name__}, which stops a whole program: "
@@ -80,11 +92,12 @@ def plain_failure(
             f"Your code wrote a file larger than this process may write ({excinfo.value}); "
             "whoever runs the tests set that limit. None of these exercises writes big files."
         )
-    if excinfo.errisinstance(pytest.PytestUnraisableExceptionWarning):
-        cause = excinfo.value.__cause__
-        what = f"{type(cause).__name__}: {cause}" if cause else str(excinfo.value)
+    logged = _only_logged(excinfo.value)
+    if logged:
+        what = "\n    ".join(dict.fromkeys(logged))  # the same warning twice is said once
+        lead = what if len(logged) == 1 else f"\n    {what}"
         return (
-            f"Python could only log this problem, after your code ran: {what}\n"
+            f"Python could only log this problem, after your code ran: {lead}\n"
             "Likely: something your code started or opened was never finished or closed (a "
             "subprocess still running, a file or socket left open). Wait for it, close it, or "
             "use `with` / `async with`."
@@ -101,6 +114,18 @@ def plain_failure(
     if test_path is not None and not excinfo.errisinstance(pytest.fail.Exception):
         return unexpected(excinfo, focus, str(test_path))
     return None
+
+
+def _only_logged(exc: BaseException) -> list[str]:
+    """The problems Python could only log (pytest's unraisable-exception warnings), when that
+    is all `exc` is, alone or as a group; else []."""
+    if isinstance(exc, BaseExceptionGroup):
+        found = [_only_logged(e) for e in exc.exceptions]
+        return [w for ws in found for w in ws] if all(found) else []
+    if isinstance(exc, pytest.PytestUnraisableExceptionWarning):
+        cause = exc.__cause__
+        return [f"{type(cause).__name__}: {cause}" if cause else str(exc)]
+    return []
 
 
 def _exception(exc: BaseException) -> str:

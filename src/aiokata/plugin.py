@@ -380,11 +380,25 @@ def _run_isolated(item: pytest.Item, findings: guards.Findings) -> list[TestRepo
         reports = _reports_of(item, outcome.reports)
         if reports is None:
             return [messages.failed_report(item, messages.TAMPERED, status="error")]
+        if outcome.strays:
+            _charge_strays(reports, messages.strays(outcome.strays))
         return reports
     message, status, import_broken = messages.lost_child(outcome, path, _wall_limit(item))
     if import_broken:
         _broken_imports[path] = messages.import_broken_elsewhere(message, item.nodeid)
     return [messages.failed_report(item, message, status=status, duration=outcome.wall)]
+
+
+def _charge_strays(reports: list[TestReport], message: str) -> None:
+    """A test whose processes outlived it has not passed: its code left work running."""
+    call = next((r for r in reports if r.when == "call"), None)
+    if call is None:
+        return
+    if call.passed:
+        call.outcome = "failed"
+        call.longrepr = message
+    else:
+        call.sections.append((messages.NOTES, message))
 
 
 def _reports_of(item: pytest.Item, sent: object) -> list[TestReport] | None:
