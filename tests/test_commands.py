@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -190,3 +191,22 @@ def test_the_result_stream_is_out_of_reach_of_the_code_under_test(tmp_path: Path
     assert [e["result"]["nodeid"] for e in events if e["event"] == "result"] == tests
     assert all(e["result"]["status"] == "pass" for e in events if e["event"] == "result")
     assert done.returncode == 0, done.stdout
+
+
+def test_a_bare_pytest_means_the_exercises_not_the_kits_own_suite():
+    done = pytest_cli("--collect-only", "-q")
+    ids = [line for line in done.stdout.splitlines() if "::" in line]
+    assert ids, done.stdout
+    assert all(line.startswith("exercises/") for line in ids), done.stdout
+    assert {line.split("/")[1] for line in ids} == {e.name for e in EXERCISES}
+    settings = json.loads((KIT / ".vscode" / "settings.json").read_text())
+    assert settings["python.testing.pytestArgs"] == ["exercises"]
+
+
+def test_the_summary_claims_nothing_for_tests_that_did_not_run():
+    collected = pytest_cli("--collect-only", "-q", "exercises")
+    assert "progress by task" not in collected.stdout
+    one = pytest_cli("--solutions", f"exercises/{TASKS.name}", "-k", "breakfast_returns")
+    summary = one.stdout.split("progress by task")[1]
+    assert re.search(r"^03 .*: 2 of \d+ tests run, all passed$", summary, re.MULTILINE), summary
+    assert "[ok  ] task 1" not in summary and "task 2" not in summary, summary

@@ -50,6 +50,9 @@ class Collector:
     def __init__(self, config: pytest.Config, stream: int | None = None) -> None:
         self.config = config
         self.results: dict[str, TestResult] = {}
+        self.ran: set[str] = set()  # the tests that reported: nothing is claimed for others
+        # (exercise, task): how many of its tests were left out of this run (-k, a node id)
+        self.deselected: dict[tuple[str, int | None], int] = {}
         self.stream = stream  # a grader's pipe: each result as soon as its test ends
 
     def _emit(self, event: str, **data: object) -> None:
@@ -69,6 +72,7 @@ class Collector:
         result = self.results.get(report.nodeid)
         if result is None:
             return
+        self.ran.add(report.nodeid)
         result.duration += report.duration
         properties = dict(report.user_properties)
         result.loop_time += properties.get(messages.LOOP_TIME, 0.0)
@@ -86,6 +90,14 @@ class Collector:
         output = "".join(text for title, text in report.sections if title != messages.NOTES)
         if output:
             result.output = truncate(result.output + output, OUTPUT_LIMIT)
+
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        for item in items:
+            exercise = catalog.exercise_for_path(self.config.rootpath, item.path)
+            if exercise is not None:
+                marker = item.get_closest_marker("task")
+                key = (exercise.name, marker.args[0] if marker and marker.args else None)
+                self.deselected[key] = self.deselected.get(key, 0) + 1
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         from aiokata.plugin import EXERCISE
@@ -112,32 +124,45 @@ class Collector:
         payload = {
             "version": REPORT_VERSION,
             "target": {"kind": target.kind, "base": str(target.base) if target.base else None},
-            "tests": [asdict(r) for r in self.results.values()],
+            "tests": [asdict(r) for r in self.results.values() if r.nodeid in self.ran],
         }
         write_atomically(Path(path), json.dumps(payload, indent=1))
 
     def pytest_terminal_summary(self, terminalreporter) -> None:
         root = self.config.rootpath
         grouped = self.by_exercise()
-        if not grouped:
+        if not grouped or self.config.option.collectonly:
             return
         write = terminalreporter.write_line
         terminalreporter.section("aiokata: progress by task")
-        for name, tests in grouped.items():
+        for name, collected in grouped.items():
             exercise = catalog.find(root, name)
-            if exercise is None:
+            tests = [t for t in collected if t.nodeid in self.ran and t.status != "skip"]
+            if exercise is None or not tests:
                 continue
-            ran = [t for t in tests if t.status != "skip"]
-            done = all(t.status == "pass" for t in ran) and ran
-            write(f"{exercise.number:02d} {exercise.title}: {'done' if done else 'not yet'}")
+            passed_all = all(t.status == "pass" for t in tests)
+            left_out = {t: n for (e, t), n in self.deselected.items() if e == name}
+            total = len(collected) + sum(left_out.values())
+            done = passed_all and len(tests) == total
+            if len(tests) < total:
+                verdict = f"{len(tests)} of {total} tests run, " + (
+                    "all passed" if passed_all else "not yet"
+                )
+            else:
+                verdict = "done" if done else "not yet"
+            write(f"{exercise.number:02d} {exercise.title}: {verdict}")
             for task in exercise.tasks:
                 mine = [t for t in tests if t.task == task.id]
                 if not mine:
-                    continue  # deselected in this run
+                    continue  # none of its tests ran: nothing to claim
                 passed = sum(t.status == "pass" for t in mine)
-                mark = "ok  " if mine and passed == len(mine) else "todo"
+                whole = sum(t.task == task.id for t in collected) + left_out.get(task.id, 0)
+                mark = "ok  " if passed == whole else "todo"
+                count = f"{passed}/{whole} tests" + (
+                    f", {len(mine)} run" if len(mine) < whole else ""
+                )
                 write(
-                    f"  [{mark}] task {task.id}: {task.title} ({passed}/{len(mine)} tests)",
+                    f"  [{mark}] task {task.id}: {task.title} ({count})",
                     green=mark == "ok  ",
                     red=mark != "ok  " and bool(mine),
                 )

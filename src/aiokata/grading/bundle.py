@@ -38,7 +38,6 @@ KIT_FOLDER = "kit"
 ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 SKIPPED_SUFFIXES = (".pyc", ".pyo", ".egg-info")
 GRADESCOPE_TIMEOUT = 600  # Gradescope's default limit for a whole run, in seconds
-TESTPATHS = re.compile(r'^testpaths\s*=\s*\["tests"\]', re.MULTILINE)
 
 
 class BundleError(Exception):
@@ -199,9 +198,6 @@ def build_classroom_starter(
         files[path.relative_to(kit).as_posix()] = path.read_bytes()
     workflow = classroom_workflow(template.read_text(encoding="utf-8"), exercises)
     files[CLASSROOM_WORKFLOW] = workflow.encode()
-    # The starter has no tests/: a bare `pytest` runs the exercises instead of failing.
-    pyproject = files["pyproject.toml"].decode()
-    files["pyproject.toml"] = TESTPATHS.sub('testpaths = ["exercises"]', pyproject).encode()
     for name, data in files.items():
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
