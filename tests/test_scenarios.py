@@ -202,3 +202,18 @@ def test_authors_get_pytests_traceback_with_vv(tmp_path: Path, verbose: bool) ->
         _kit(tmp_path, wrong), ["07_demo"], extra=(*extra, "-k", "pair"), timeout=120
     )
     assert ("E   TypeError: cannot unpack" in output) is verbose
+
+
+def test_a_failure_that_comes_and_goes_is_told_plainly(tmp_path: Path) -> None:
+    flaky = RIGHT.replace(
+        "async def double_all(jobs):\n",
+        "CALLS = [0]\n\n\nasync def double_all(jobs):\n"
+        "    CALLS[0] += 1\n"
+        "    if CALLS[0] == 3:\n"
+        "        return []\n",
+    )
+    tests, _ = _run(_kit(tmp_path, flaky))
+    message = tests["test_double_in_any_scenario"]["message"]
+    assert message.startswith("This scenario failed once and passed when run again")
+    assert "The failure it gave:\ndouble_all() with values" in message
+    assert "Flaky" not in message

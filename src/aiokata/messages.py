@@ -79,6 +79,21 @@ def plain_failure(
     line saying what to write; an exit from the learner's code says what it did; any other
     exception says which function raised what, where (when `test_path`, the test file, is
     given). None: keep pytest's own report."""
+    flaky = scenarios.first_failure(excinfo.value)
+    if flaky is not None:
+        if isinstance(flaky, pytest.fail.Exception):
+            inner = str(flaky.msg)
+        elif flaky.__traceback__ is not None:
+            inner = plain_failure(pytest.ExceptionInfo.from_exception(flaky), focus, test_path)
+        else:
+            inner = None
+        return (
+            "This scenario failed once and passed when run again, so your code does not "
+            "always do the same thing with the same input. Likely: it depends on an order "
+            "asyncio does not promise (the `done` set of asyncio.wait, a set's order) or on "
+            "state left over from an earlier run.\nThe failure it gave:\n"
+            + (inner or _exception(flaky))
+        )
     if excinfo.errisinstance(pytest.fail.Exception) and not excinfo.value.pytrace:
         return str(excinfo.value.msg)
     if excinfo.errisinstance(guards.BlockingCallError):  # the guard's message is the lesson

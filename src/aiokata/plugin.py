@@ -243,9 +243,17 @@ def _virtual(item: pytest.Item) -> bool:
     return not (marker and marker.args and not marker.args[0])
 
 
+SCENARIO_WALL_LIMIT = 5.0  # a scenario test runs dozens of scenarios, and shrinks a failure
+
+
 def _wall_limit(item: pytest.Item) -> float:
     marker = item.get_closest_marker("wall_limit")
-    return float(marker.args[0]) if marker else item.config.getoption("wall_limit")
+    if marker:
+        return float(marker.args[0])
+    given = item.config.getoption("wall_limit")
+    if hasattr(getattr(item, "obj", None), "hypothesis") and given == DEFAULT_WALL_LIMIT:
+        return SCENARIO_WALL_LIMIT
+    return given
 
 
 def _loop_limit(item: pytest.Item) -> float:

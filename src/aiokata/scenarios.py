@@ -22,12 +22,21 @@ from typing import Any
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import given as _given
 from hypothesis.configuration import set_hypothesis_home_dir
+from hypothesis.errors import FlakyFailure
+from hypothesis.internal.conjecture import engine as _engine
 
 DEFAULT_EXAMPLES = 30
 
 # Hypothesis keeps a cache (constants read from source files) under ./.hypothesis: never in a
 # learner's folder or a submission being graded.
 set_hypothesis_home_dir(Path(tempfile.gettempdir()) / "aiokata-hypothesis")
+
+# Shrinking a failure is bounded by a count (hypothesis' own bound is 500 shrinks, then five
+# minutes): a loaded machine must not turn a wrong answer's "fail" into a wall-limit timeout,
+# and a count, unlike a time, gives the same smallest scenario on every machine.
+MAX_SHRINKS = 60
+if isinstance(getattr(_engine, "MAX_SHRINKS", None), int):
+    _engine.MAX_SHRINKS = MAX_SHRINKS
 
 _described: str | None = None
 
@@ -49,6 +58,18 @@ def given(*args: Any, max_examples: int = DEFAULT_EXAMPLES, **kwargs: Any) -> Ca
     )
 
     return lambda test: configured(_given(*args, **kwargs)(test))
+
+
+def first_failure(exc: BaseException) -> BaseException | None:
+    """The failure inside hypothesis' FlakyFailure (a scenario that failed once and then
+    passed when replayed), or None when `exc` is not one."""
+    if isinstance(exc, FlakyFailure) and exc.exceptions:
+        inner = exc.exceptions[0]
+        # hypothesis wraps a BaseException (pytest's own failures are ones) to group it
+        while type(inner).__name__ == "_WrappedBaseException" and inner.__cause__ is not None:
+            inner = inner.__cause__
+        return first_failure(inner) or inner
+    return None
 
 
 def describe(text: str) -> None:
