@@ -99,17 +99,17 @@ VERDICTS = {
         {
             "01:2": "coroutine",
             "01:4": STUB,
-            "03:1": r"took 5 s of loop time|waited for the other to finish",
+            "03:1": r"took 5 s of loop time|after the coffee had finished brewing",
             "03:3": "return_exceptions=True",
         },
     ),
-    "syntax_error": Verdict("01:.... 03:FFF", {"03": "has a syntax error on line 16"}),
+    "syntax_error": Verdict("01:.... 03:FFF", {"03": r"has a syntax error on line \d+"}),
     "import_error": Verdict("01:.... 03:FFF", {"03": "ModuleNotFoundError while being imported"}),
     "missing_function": Verdict("01:FFFF 03:..F", {"01": MISSING, "03:3": "has no `fetch_report`"}),
     "infinite_loop": Verdict(
-        "01:.... 03:.T.", {"03:2": r"Stopped after 3 s of real time(.|\n)*in fetch_all"}
+        "01:.... 03:.T.", {"03:2": r"Stopped after \d s of real time(.|\n)*in fetch_all"}
     ),
-    "deadlock": Verdict("01:FFFF 03:..F", {"03:3": "still waiting after 600 s of loop time"}),
+    "deadlock": Verdict("01:FFFF 03:..F", {"03:3": r"still waiting after \d+ s of loop time"}),
     "blocking_sleep": Verdict(
         "01:FFFF 03:.F.", {"03:2": r"time\.sleep\(0\.2\) was called on the event loop's thread"}
     ),
@@ -118,7 +118,8 @@ VERDICTS = {
     ),
     "os_exit_import": Verdict("01:.... 03:EEE", {"03": "exited with status 3 while importing"}),
     "os_exit_call": Verdict("01:FFFF 03:.E.", {"03:2": "ended the whole program"}),
-    "sys_exit": Verdict("01:.F.F 03:FFF", {"01:2": "raised SystemExit", "01:4": "SystemExit"}),
+    # (A SystemExit in a task of the test's own ends its loop: an error rather than a fail.)
+    "sys_exit": Verdict("01:.?.F 03:FFF", {"01:2": "SystemExit", "01:4": "SystemExit"}),
     "keyboard_interrupt": Verdict("01:..F. 03:FFF", {"01:3": "raised KeyboardInterrupt"}),
     "output_flood": Verdict("01:FFFF 03:..."),
     "planted_conftest": Verdict("01:FFFF 03:FFF", {"01": STUB, "03": STUB}),
@@ -155,14 +156,15 @@ VERDICTS = {
     "big_file": Verdict("01:FFFF 03:.F.", {"03:2": "wrote a file larger than this process may"}),
     "memory_hog": Verdict("01:.... 03:.F.", {"03:2": r"MemoryError(.|\n)*(\d+ MiB|--memory)"}),
     "kills_parent": Verdict(
-        "01:.... 03:.E.", {"03:2": "grading process itself was killed by SIGKILL while this test"}
+        "01:.... 03:.E.",
+        {"03:2": "process itself was killed by SIGKILL while this test|killed the grading pro"},
     ),
     # Processes that outlive their test cost that test (they are killed as it ends), so the
     # supervisor's sweep at the end finds none left to note.
     "stray_processes": Verdict(
-        "01:FFFF 03:F..", {"03:1": r"subprocess <PID> is still running|left \d+ process\(es\)"}
+        "01:FFFF 03:F..", {"03:1": r"subprocess <PID> is still running|left <N> process\(es\)"}
     ),
-    "fork_bomb": Verdict("01:FFFF 03:..F", {"03:3": r"left \d+ process\(es\) running"}),
+    "fork_bomb": Verdict("01:FFFF 03:..F", {"03:3": r"left <N> process\(es\) running"}),
     "forged_report": Verdict(
         "01:FFFF 03:.E.", {"01": STUB, "03:2": "sent back results that are not this test.s own"}
     ),
@@ -184,7 +186,9 @@ SANDBOX_VERDICTS = {
     ),
     "network": Verdict("01:FFFF 03:..."),
     "stray_processes": VERDICTS["stray_processes"],
-    "forged_by_pidfd": Verdict("01:FFFF 03:.E.", {"01": STUB, "03:2": "ended the whole program"}),
+    "forged_by_pidfd": Verdict(
+        "01:FFFF 03:.E.", {"01": MISSING, "03:2": "ended the whole program"}
+    ),
 }
 
 # Cases the grader still gets wrong (reported to the lead): no golden file, and their verdict
@@ -317,6 +321,11 @@ def normalise(text: str) -> str:
     text = text.replace(str(KIT), "<KIT>")
     text = re.sub(r"\b0x[0-9a-f]+\b", "0x<ADDR>", text)
     text = re.sub(r"\bsubprocess \d+\b", "subprocess <PID>", text)
+    for planted, marker in zip(PLANTED_MARKERS, STRAY_MARKERS, strict=True):
+        text = text.replace(marker, planted)  # each run's own token
+    # A fork bomb may be one process more or less along when it is killed.
+    text = re.sub(r"left \d+ process\(es\) running", "left <N> process(es) running", text)
+    text = re.sub(r" \(\d+ of them\)", " (<N> of them)", text)
     # A stack sample of a busy loop may land on any of the loop's lines.
     return re.sub(r"(It was running .*), line \d+, (in \S+:)\n.*", r"\1, line <N>, \2", text)
 
@@ -467,9 +476,11 @@ def test_the_other_exercise_is_untouched_by_a_killed_worker(graded: Run):
     # kills_parent kills its worker six times in 03; 01 runs first and 03's other tasks after.
     grade = graded.grades["kills_parent"]
     assert grade["score"] == grade["max_score"] - 2
-    charged = exercise(grade, "03")["tasks"][1]["tests"]
-    assert {t["status"] for t in charged} == {"error"}
+    tests = exercise(grade, "03")["tasks"][1]["tests"]
+    charged = [t for t in tests if t["status"] == "error"]
+    assert len(charged) == 6
     assert all("The remaining tests ran in a fresh process" in t["message"] for t in charged)
+    assert all(t["status"] == "fail" for t in tests if t not in charged)
 
 
 def test_a_flood_of_output_is_cut_and_grading_goes_on(graded: Run):

@@ -33,7 +33,7 @@ EXPECTED = {
     "keyboard_interrupt": ("fail", ["KeyboardInterrupt", "stops a whole program"], True),
     "never_awaited": ("fail", ["fetch() was created but never awaited", "line"], True),
     "leaked_task": ("fail", ["left 1 task(s) still running", "sleep()"], True),
-    "orphan_process": ("fail", ["left 1 process(es) running", "/bin/sleep 60"], True),
+    "orphan_process": ("fail", ["left 1 process(es) running", "    /bin/sleep 60\n"], True),
     "lost_exception": ("fail", ["never retrieved", "lost in a background task"], True),
     "busy_wait": ("fail", ["held the event loop for", "without reaching an `await`"], True),
     "stubborn_task": ("timeout", ["would not stop when it was cancelled"], True),

@@ -68,7 +68,7 @@ class Outcome:
     stack: str = ""
     wall: float = 0.0
     child_error: str = ""
-    strays: list[str] = field(default_factory=list)  # what the test left running, killed
+    strays: list[str] = field(default_factory=list)  # command lines the test left running
 
     def saw(self, event: str) -> bool:
         return any(e.get("event") == event for e in self.events)
@@ -168,12 +168,13 @@ def _children(pid: int) -> list[int]:
 
 
 def _describe(pid: int) -> str:
+    """The process's command line (its pid would say nothing to the learner)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             argv = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
         argv = ""
-    return f"{pid} ({argv[:120] or '?'})"
+    return argv[:120] or "a process that had already ended"
 
 
 def kill_strays() -> list[str]:

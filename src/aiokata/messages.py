@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import errno
 import linecache
 import traceback
@@ -53,8 +54,13 @@ def failed_report(
 
 
 def strays(found: list[str]) -> str:
-    shown = "\n".join(f"    {line}" for line in found[:5])
-    more = f"\n    ... and {len(found) - 5} more" if len(found) > 5 else ""
+    """`found`: the command line of each process a test left running (and that was killed)."""
+    counts = collections.Counter(found)
+    shown = "\n".join(
+        f"    {command}" + (f" ({n} of them)" if n > 1 else "")
+        for command, n in counts.most_common(5)
+    )
+    more = f"\n    ... and {len(counts) - 5} other commands" if len(counts) > 5 else ""
     return (
         f"Your code left {len(found)} process(es) running after the test ended; they were "
         f"killed:\n{shown}{more}\nThey had left the test's process group (a session of their "

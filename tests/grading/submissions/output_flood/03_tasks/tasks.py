@@ -10,15 +10,23 @@ async def make_breakfast(
     toast_bread: Callable[[], Awaitable[str]],
 ) -> tuple[str, str]:
     coffee_task = asyncio.create_task(brew_coffee())
-    toast = await toast_bread()
-    return await coffee_task, toast
+    try:
+        toast = await toast_bread()
+        return await coffee_task, toast
+    finally:
+        coffee_task.cancel()  # does nothing once the coffee is ready; stops it if we are cancelled
+
+
+_flooded = []
 
 
 async def fetch_all(fetch: Callable[[str], Awaitable[str]], urls: list[str]) -> list[str]:
-    line = "debug: fetching " + "x" * 1000
-    for _ in range(8_000):  # about 8 MB on stdout
-        print(line)
-    sys.stderr.write("warning: " + "y" * 2_000_000 + "\n")  # and 2 MB on stderr
+    if not _flooded:  # once per test's process (a scenario test calls it many times)
+        _flooded.append(True)
+        line = "debug: fetching " + "x" * 1000
+        for _ in range(8_000):  # about 8 MB on stdout
+            print(line)
+        sys.stderr.write("warning: " + "y" * 2_000_000 + "\n")  # and 2 MB on stderr
     return list(await asyncio.gather(*(fetch(url) for url in urls)))
 
 
