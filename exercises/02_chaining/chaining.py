@@ -16,7 +16,10 @@ async def pick_and_pack(
 
     `await pick(order_id)` fetches the order's parcel from the shelves; `await pack(parcel)`
     puts that parcel in a box and returns the box. Return the box. Each phase is called
-    once; the whole call takes as long as the two phases added up.
+    once, with the value exactly as it came (even ""), and waited for however long it takes;
+    the whole call takes as long as the two phases added up. If pick() raises, nothing is
+    packed and the error reaches the caller. If the caller cancels pick_and_pack, the phase
+    in progress is cancelled and nothing more starts.
     """
     raise NotImplementedError("await pick(order_id), then pass its parcel to pack() and await it")
 
@@ -35,7 +38,11 @@ async def process_order(
        order id, but it must not start before the payment has gone through: an order whose
        charge fails (raises) is never shipped, and the error reaches the caller.
 
-    Return `(receipt, tracking)`. Each phase is called once.
+    Return the tuple `(receipt, tracking)`. Each phase is called once and waited for however
+    long it takes; a failed phase is not retried (a declined charge is never charged again)
+    and the phases after it are not called. Values are passed on exactly as they came: a
+    charge that returns "" has gone through (only raising means it failed). If the caller
+    cancels process_order, the phase in progress is cancelled and nothing more starts.
     """
     raise NotImplementedError(
         "await reserve, then charge with the reservation, then ship; return (receipt, tracking)"
@@ -46,9 +53,13 @@ async def run_pipeline(phases: list[Phase], value: Any) -> Any:
     """Task 3. Feed `value` through every phase in turn and return what the last one returns.
 
     The first phase gets `value`; each later phase gets the result of the phase before it
-    (`await phase(previous_result)`), and starts only when that phase has finished. With no
-    phases, return `value` unchanged. Leave the `phases` list as it was: the caller may use
-    it again.
+    (`await phase(previous_result)`), and starts only when that phase has finished. Values
+    of any kind are passed on exactly as they are (0, "", None, lists, ...), and you return
+    the last phase's result itself; with no phases, return `value` unchanged. The same phase
+    may appear twice in the list: it then runs twice. Does not change `phases`: the caller
+    may use it again. If a phase raises, the error reaches the caller and no later phase is
+    called; if the caller cancels run_pipeline, the phase in progress is cancelled and
+    nothing more starts.
     """
     raise NotImplementedError("loop over phases: value = await phase(value); then return value")
 
@@ -58,8 +69,12 @@ async def run_pipelines(phases: list[Phase], values: list[Any]) -> list[Any]:
 
     Each value goes through `phases` in turn exactly as in run_pipeline() (a chain: one phase
     after another), but the chains are independent of each other, so they run concurrently:
-    the whole call takes as long as the longest chain. Return the results in the order of
-    `values`. No values gives an empty list.
+    the whole call takes as long as the longest chain. Return a list of the results in the
+    order of `values`: one per entry, so a value listed twice gets two chains (values may be
+    anything, equal to each other, falsy or unhashable). No values gives an empty list. Does
+    not change `phases` or `values`. If a chain raises, the error reaches the caller and that
+    chain goes no further. If the caller cancels run_pipelines, every chain it started is
+    cancelled too (gather() and a TaskGroup do this for you).
     """
     raise NotImplementedError(
         "gather one run_pipeline(phases, value) per value, so the chains run concurrently"

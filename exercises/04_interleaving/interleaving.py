@@ -12,7 +12,10 @@ async def worker(name: str, steps: int, log: list[str]) -> None:
     Step i appends f"{name}{i}" to `log` (i = 1, 2, ... steps), so worker("a", 2, log) logs
     "a1" then "a2". Log each step first, then let every other ready task take its turn with
     one `await asyncio.sleep(0)`. Two workers run together must take turns: a1 b1 a2 b2. The
-    worker takes no loop time at all.
+    worker takes no loop time at all, however many steps it has; 0 steps log nothing.
+
+    Only append to `log` (leave what is already in it alone). Two workers with the same name
+    each log their own steps, and nothing is kept from one call to the next.
     """
     raise NotImplementedError(
         "append f'{name}{i}' for each step, then `await asyncio.sleep(0)` to hand over"
@@ -24,7 +27,8 @@ async def launch(job: Callable[[], Awaitable[Any]]) -> asyncio.Task:
 
     Call `job()` once, run it as a task and return that task (awaiting the task gives what
     the job returns). Return only after the job has started running, i.e. has reached its
-    first `await`, but never wait for the job to finish. Takes no loop time.
+    first `await`, but never wait for the job to finish. Takes no loop time. Launching the
+    same job twice starts it twice, in two tasks; cancelling the returned task cancels the job.
     """
     raise NotImplementedError(
         "create a task for job(), give it a turn with `await asyncio.sleep(0)`, return it"
@@ -40,7 +44,8 @@ def run_in_turn(
 
     For each job, in the order of `durations`: append f"start {name}", call
     `sleep(seconds)`, append f"end {name}". `sleep` is time.sleep unless the caller passes
-    another function: always call the one you were given.
+    another function: always call the one you were given, exactly once per job, even for a
+    0 s job. Does not change `durations`; only appends to `log`.
     """
     raise NotImplementedError("for each job: log 'start name', sleep(seconds), log 'end name'")
 
@@ -54,8 +59,14 @@ async def run_at_once(
 
     Each job appends f"start {name}", then `await sleep(seconds)`, then appends
     f"end {name}". Start every job (in any order) before any of them ends, and return
-    when all have ended: the whole run takes as long as the longest job. `sleep` is
-    asyncio.sleep unless the caller passes another coroutine function: await the one given.
+    when all have ended: the whole run takes as long as the longest job, however long that
+    is (set no time limit). `sleep` is asyncio.sleep unless the caller passes another
+    coroutine function: await the one given, exactly once per job, even for a 0 s job. Does
+    not change `durations`; only appends to `log`. Write it as `async def`: calling it
+    starts nothing until the caller awaits it.
+
+    If the caller cancels run_at_once() while the jobs run, every job still running is
+    cancelled too, and the CancelledError reaches the caller (asyncio.gather does both).
     """
     raise NotImplementedError(
         "write one coroutine per job (log, await sleep(seconds), log) and gather them all"

@@ -1,14 +1,35 @@
 """Exercise 04 tests. Run them with `pytest exercises/04`."""
 
 import asyncio
+import functools
 import inspect
 import time
 
 import pytest
+from hypothesis import strategies as st
+from hypothesis.errors import FlakyFailure
 
-from aiokata import checks, exercise_module
+from aiokata import checks, exercise_module, scenarios
 
 interleaving = exercise_module(__file__)
+
+
+def steady(test):
+    """A scenario test still fails with its own message when hypothesis finds the failure
+    flaky: a wrong answer need not fail the same way every run, and the learner must read
+    the test's words, not FlakyFailure."""
+
+    @functools.wraps(test)
+    def scenario(*args, **kwargs):
+        try:
+            return test(*args, **kwargs)
+        except FlakyFailure as flaky:
+            first = flaky.exceptions[0]
+            if type(first).__name__ == "_WrappedBaseException":  # pytest.fail's, wrapped
+                first = first.__cause__
+            raise first.with_traceback(None) from None
+
+    return scenario
 
 
 async def together(*awaitables) -> None:
@@ -96,10 +117,35 @@ def worker_likely(*workers: tuple[str, int]):
     """Explain a wrong log of workers run together."""
 
     def likely(got: object) -> str:
-        if no_turns(got, *workers):
+        if not isinstance(got, list):
+            return ""
+        if no_turns(got, *workers) and sum(steps > 0 for _, steps in workers) > 1:
             return NEVER_HANDED_OVER
-        if isinstance(got, list) and any(str(entry).endswith("0") for entry in got):
+        for name in dict.fromkeys(n for n, _ in workers):
+            top = max(steps for n, steps in workers if n == name)
+            for entry in map(str, got):
+                rest = entry[len(name) :] if entry.startswith(name) else ""
+                if rest.isdigit() and int(rest) > top:
+                    return (
+                        f"{entry!r} was logged, but no worker named {name!r} has that many "
+                        f"steps ({top}): something outlived an earlier call, or is shared by "
+                        "workers of the same name (a counter at module level?). Each worker "
+                        "counts its own steps from 1."
+                    )
+        if any(f"{name}0" in got for name, _ in workers):
             return "Steps are numbered from 1: worker('a', 2, log) logs 'a1' then 'a2'."
+        expected = round_robin(list(workers))
+        if got and len(got) < len(expected) and got == expected[len(expected) - len(got) :]:
+            return (
+                f"The first {len(expected) - len(got)} entries are missing: something removed "
+                "entries from the log (log.clear(), slicing). Only append to `log`."
+            )
+        idle = [name for name, steps in workers if steps == 0]
+        if len(idle) == len(workers) and got:
+            return (
+                "A worker of 0 steps logged a step: 0 steps means none. Likely a loop that "
+                "runs its body once before checking (while True ... break at the end)."
+            )
         return ""
 
     return likely
@@ -178,6 +224,34 @@ async def test_a_worker_logs_its_first_step_as_soon_as_it_runs():
 
 
 @pytest.mark.task(1)
+@pytest.mark.parametrize("steps", [1, 3])
+async def test_a_worker_hands_over_after_its_last_step_too(steps):
+    log: list[str] = []
+    coroutine = interleaving.worker("a", steps, log)
+    if not inspect.iscoroutine(coroutine):
+        await together(coroutine)  # explains the missing `async def`
+    task = asyncio.create_task(coroutine)
+    still_running = []
+    for _ in range(steps):
+        await asyncio.sleep(0)  # one turn of the loop: the worker does one step, hands over
+        still_running.append(not task.done())
+    await task
+    checks.equal(
+        still_running,
+        [True] * steps,
+        f"After each of the {steps} loop turns of worker('a', {steps}), was it still waiting "
+        "for its turn back (not finished)",
+        lambda got: (
+            "It finished straight after its last step without handing over: the contract "
+            "says to hand over after each step, the last one too (log, then `await "
+            "asyncio.sleep(0)`), so that every step gives the others a turn."
+            if got == [True] * (steps - 1) + [False]
+            else ""
+        ),
+    )
+
+
+@pytest.mark.task(1)
 async def test_a_worker_hands_over_once_after_each_step():
     log: list[str] = []
     await together(interleaving.worker("a", 2, log), ticker(log, 3))
@@ -214,6 +288,210 @@ async def test_workers_take_no_loop_time(looptime):
             3: "That is 3 x 1 s: asyncio.sleep(0) is enough to hand over; it does not wait.",
         },
     )
+
+
+def round_robin(workers: list[tuple[str, int]]) -> list[str]:
+    """The log of workers run together: each round, every worker with steps left logs one."""
+    return [
+        f"{name}{i}"
+        for i in range(1, max((steps for _, steps in workers), default=0) + 1)
+        for name, steps in workers
+        if steps >= i
+    ]
+
+
+def call_worker(name: str, steps: int, log: list[str]):
+    """The learner's worker(...) call, which must give a coroutine to await."""
+    result = interleaving.worker(name, steps, log)
+    if not inspect.iscoroutine(result):
+        pytest.fail(
+            f"worker() returned {type(result).__name__} ({result!r}), not a coroutine: write "
+            "it as `async def worker(...)`.",
+            pytrace=False,
+        )
+    return result
+
+
+@pytest.mark.task(1)
+async def test_worker_returns_a_coroutine():
+    log: list[str] = []
+    coroutine = call_worker("a", 2, log)
+    checks.equal(log, [], "Log after calling worker() but before awaiting it")
+    await coroutine
+    checks.equal(log, ["a1", "a2"], "Log once the worker was awaited")
+
+
+@pytest.mark.task(1)
+async def test_two_workers_with_the_same_name_both_log_their_steps():
+    log: list[str] = []
+    await together(call_worker("a", 2, log), call_worker("a", 2, log))
+    checks.equal(
+        log,
+        ["a1", "a1", "a2", "a2"],
+        "Log of two workers both named 'a', 2 steps each, run together",
+        worker_likely(("a", 2), ("a", 2)),
+    )
+
+
+@pytest.mark.task(1)
+async def test_a_worker_of_zero_steps_logs_nothing():
+    log: list[str] = []
+    await together(call_worker("a", 0, log), call_worker("b", 2, log))
+    checks.equal(
+        log,
+        ["b1", "b2"],
+        "Log of worker('a', 0) and worker('b', 2) run together",
+        lambda got: (
+            "worker('a', 0) logged a step: 0 steps means none. Likely a loop that runs its "
+            "body once before checking (while True ... break at the end)."
+            if isinstance(got, list) and any(str(e).startswith("a") for e in got)
+            else ""
+        ),
+    )
+    log = []
+    await call_worker("", 2, log)
+    checks.equal(log, ["1", "2"], "Log of worker('', 2): an empty name is a name too")
+
+
+@pytest.mark.task(1)
+async def test_a_worker_only_appends_to_the_log():
+    log = ["written before"]
+    await together(call_worker("a", 2, log), ticker(log, 1))
+    checks.equal(
+        log,
+        ["written before", "a1", "tick", "a2"],
+        "Log that already held 'written before', after worker('a', 2) beside a ticker",
+        lambda got: (
+            "The worker removed entries it did not write: only append to `log`."
+            if isinstance(got, list) and "written before" not in got
+            else ""
+        ),
+    )
+
+
+@pytest.mark.task(1)
+async def test_a_worker_of_a_thousand_steps_does_them_all():
+    log: list[str] = []
+    await together(call_worker("a", 1000, log), call_worker("b", 1000, log))
+    expected = round_robin([("a", 1000), ("b", 1000)])
+    if log != expected:
+        last = [e for e in log if str(e).startswith("a")][-1:]
+        stopped = bool(last) and last[0] != "a1000" and len(log) < 2000
+        pytest.fail(
+            f"Two workers of 1000 steps logged {len(log)} entries, expected 2000"
+            + (
+                f" (worker 'a' stopped at {last[0]!r}). Every step must be done, however "
+                "many: no cap on the steps."
+                if stopped
+                else "."
+            )
+            + " "
+            + worker_likely(("a", 1000), ("b", 1000))(log),
+            pytrace=False,
+        )
+
+
+@pytest.mark.task(1)
+async def test_a_worker_keeps_nothing_between_calls():
+    first: list[str] = []
+    await call_worker("a", 2, first)
+    second: list[str] = []
+    await call_worker("a", 3, second)
+    checks.equal(first, ["a1", "a2"], "Log of worker('a', 2)", worker_likely(("a", 2)))
+    checks.equal(
+        second,
+        ["a1", "a2", "a3"],
+        "Log of worker('a', 3) into a new log, after worker('a', 2) had run",
+        lambda got: (
+            "The second worker did not start from step 1: something outlived the first call "
+            "(a counter or log at module level). Each call starts from nothing."
+            if isinstance(got, list) and got and got[0] != "a1" and "a0" not in got
+            else worker_likely(("a", 3))(got)
+        ),
+    )
+    mine: list[str] = []
+    theirs: list[str] = []
+    await together(call_worker("x", 2, mine), call_worker("y", 1, theirs))
+    checks.equal(
+        (mine, theirs),
+        (["x1", "x2"], ["y1"]),
+        "Logs of worker('x', 2) and worker('y', 1), each given its own log",
+        lambda got: (
+            "A worker wrote into another worker's log: each writes only to the log it was given."
+            if any(str(e).startswith("y") for e in mine)
+            or any(str(e).startswith("x") for e in theirs)
+            else ""
+        ),
+    )
+
+
+@pytest.mark.task(1)
+async def test_a_cancelled_worker_stops_at_once():
+    log: list[str] = []
+    task = asyncio.create_task(call_worker("a", 5, log))
+    await asyncio.sleep(0)  # the worker's first turn: a1
+    await asyncio.sleep(0)  # its second: a2
+    at_cancel = list(log)
+    task.cancel()
+    await asyncio.wait([task], timeout=1)
+    for _ in range(5):
+        await asyncio.sleep(0)
+    if not task.done():
+        task.cancel()
+        pytest.fail(
+            "worker() was still running after it was cancelled: it caught the CancelledError "
+            "and carried on. Let it reach the caller.",
+            pytrace=False,
+        )
+    if not task.cancelled() and task.exception() is not None:
+        raise task.exception()
+    checks.equal(
+        log,
+        ["a1", "a2"],
+        "Log of worker('a', 5), cancelled after two turns",
+        lambda got: (
+            f"It logged {got[len(at_cancel) :]!r} after it was cancelled: a cancelled worker "
+            "must stop (let the CancelledError out of the `await asyncio.sleep(0)`)."
+            if at_cancel == ["a1", "a2"] and isinstance(got, list) and len(got) > 2
+            else "In two turns the worker should log two steps: one step per turn, logged "
+            "first, then one `await asyncio.sleep(0)`."
+            if at_cancel != ["a1", "a2"]
+            else ""
+        ),
+    )
+    checks.equal(
+        task.cancelled(),
+        True,
+        "Did the cancelled worker end cancelled?",
+        "It swallowed the CancelledError (an `except` around the sleep): let it propagate.",
+    )
+
+
+WORKERS = st.lists(
+    st.tuples(st.sampled_from(["a", "b", ""]), st.sampled_from([0, 1, 2, 3])), max_size=3
+)
+
+
+@pytest.mark.task(1)
+@steady
+@scenarios.given(workers=WORKERS)
+async def test_workers_in_any_scenario(workers):
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    calls = ", ".join(f"worker({name!r}, {steps})" for name, steps in workers)
+    scene = f"with {calls or 'no workers'} run together"
+    scenarios.describe(scene)
+    log: list[str] = []
+    await together(*(call_worker(name, steps, log) for name, steps in workers))
+    expected = round_robin(workers)
+    if log != expected:
+        likely = worker_likely(*workers)(log)
+        pytest.fail(
+            f"{scene}, the log was {log!r}; expected {expected!r}."
+            + (f" {likely}" if likely else ""),
+            pytrace=False,
+        )
+    checks.took(loop.time() - t0, 0, f"Workers {scene}")
 
 
 # Task 2: launch
@@ -269,8 +547,8 @@ async def launched(job) -> asyncio.Task:
         )
     if not isinstance(task, asyncio.Task):
         pytest.fail(
-            f"launch() returned {task!r}, not the job's task. Return what "
-            "asyncio.create_task(job()) gave you.",
+            f"launch() returned a {type(task).__name__} ({task!r}), not an asyncio.Task: "
+            "return the very task asyncio.create_task(job()) gave you.",
             pytrace=False,
         )
     return task
@@ -384,6 +662,148 @@ async def test_launched_jobs_start_in_order_and_run_in_their_own_tasks():
     checks.equal(len(set(owners)), 3, "Number of distinct tasks the three jobs ran in")
 
 
+@pytest.mark.task(2)
+async def test_launching_the_same_job_twice_starts_it_twice():
+    log: list[str] = []
+    gate = asyncio.Event()
+    job = gated_job(log, gate)
+    first = await launched(job)
+    second = await launched(job)
+    checks.equal(
+        log,
+        ["job started", "job started"],
+        "Log after launching the same job twice",
+        lambda got: (
+            "The second launch() did not start the job again: each launch() calls job() and "
+            "starts a task of its own; nothing may be kept from one launch to the next (a task "
+            "cached by job?)."
+            if got == ["job started"]
+            else ""
+        ),
+    )
+    checks.equal(first is second, False, "Did both launches return the same task?")
+    gate.set()
+    checks.equal([await first, await second], ["done", "done"], "What the two tasks gave")
+
+
+@pytest.mark.task(2)
+async def test_launched_tasks_give_back_falsy_results():
+    results = []
+    for value in (None, 0, "", []):
+
+        async def job(value=value):
+            await asyncio.sleep(0)
+            return value
+
+        results.append(await (await launched(job)))
+
+    async def at_once() -> int:  # finishes in its first turn, without ever waiting
+        return 0
+
+    task = await launched(at_once)
+    results.append(await task)
+    checks.equal(
+        results,
+        [None, 0, "", [], 0],
+        "What awaiting the launched tasks of jobs returning None, 0, '', [] and 0 gave",
+    )
+
+
+@pytest.mark.task(2)
+async def test_launch_calls_the_job_function_once():
+    calls: list[float] = []
+    gate = asyncio.Event()
+
+    async def waiting() -> str:
+        await gate.wait()
+        return "done"
+
+    def job():
+        calls.append(asyncio.get_running_loop().time())
+        return waiting()
+
+    task = await launched(job)
+    gate.set()
+    await task
+    checks.equal(
+        len(calls),
+        1,
+        "Times launch() called job()",
+        "Call job() once: each call makes a new coroutine (a second one is never awaited, or "
+        "runs the job twice).",
+    )
+
+
+@pytest.mark.task(2)
+@pytest.mark.loop_limit(100_000)
+async def test_launch_of_a_day_long_job(looptime):
+    async def job() -> str:
+        await asyncio.sleep(86_400)
+        return "a day later"
+
+    task = await launched(job)
+    at_return = float(looptime)
+    checks.equal(task.done(), False, "Was the day-long job already done when launch() returned?")
+    checks.took(at_return, 0, "launch() of a day-long job (until it returned)")
+    checks.equal(await task, "a day later", "What awaiting the task of a day-long job gave")
+    checks.took(looptime, 86_400, "launch() and then awaiting a day-long job")
+
+
+@pytest.mark.task(2)
+async def test_two_launches_at_once_get_their_own_tasks():
+    gate = asyncio.Event()
+    owners: dict[str, asyncio.Task | None] = {}
+
+    def job(name: str):
+        async def run() -> str:
+            owners[name] = asyncio.current_task()
+            await gate.wait()
+            return name
+
+        return run
+
+    tasks = await asyncio.gather(launched(job("p")), launched(job("q")))
+    checks.equal(sorted(owners), ["p", "q"], "Jobs started by two launches made at once")
+    checks.equal(
+        [owners["p"] is tasks[0], owners["q"] is tasks[1]],
+        [True, True],
+        "Did each launch() return the task its own job runs in?",
+        lambda got: (
+            "One launch() returned the other's task: each call must return the task it "
+            "created, nothing shared at module level."
+            if tasks[0] is owners.get("q") or tasks[1] is owners.get("p")
+            else "Return the very task asyncio.create_task(job()) gave you."
+        ),
+    )
+    gate.set()
+    checks.equal([await t for t in tasks], ["p", "q"], "Results of the two launched tasks")
+
+
+@pytest.mark.task(2)
+async def test_cancelling_the_launched_task_cancels_the_job():
+    log: list[str] = []
+
+    async def job() -> None:
+        log.append("job started")
+        try:
+            await asyncio.sleep(100)
+        except asyncio.CancelledError:
+            log.append("job cancelled")
+            raise
+        log.append("job finished")
+
+    task = await launched(job)
+    task.cancel()
+    await asyncio.wait([task], timeout=200)
+    checks.equal(
+        log,
+        ["job started", "job cancelled"],
+        "Job log after the caller cancelled the task launch() returned",
+        "Return the very task the job runs in, so that cancelling it cancels the job.",
+    )
+    checks.equal(task.cancelled(), True, "Did the cancelled task end cancelled?")
+
+
 # Task 3: run_in_turn (synchronous) and run_at_once (asynchronous)
 
 JOB_SHAPE = (
@@ -401,6 +821,14 @@ def at_once_likely(durations: dict[str, float]):
             return IN_TURN
         if not isinstance(got, list):
             return ""
+        ends = [str(e) for e in got if str(e).startswith("end ")]
+        twice = sorted({e for e in ends if ends.count(e) > 1})
+        if twice and len(set(ends)) < len(ends):
+            return (
+                f"{twice[0]!r} was logged more than once: each job must log its own name. "
+                "Likely the end was looked up by duration (a dict keyed by seconds), which "
+                "merges jobs of equal length."
+            )
         starts = sorted(f"start {name}" for name in durations)
         if sorted(got[: len(starts)]) == starts:
             if len(got) < 2 * len(durations):
@@ -585,3 +1013,384 @@ async def test_a_blocking_job_stalls_every_other_job(looptime):
         ),
     )
     checks.took(looptime, 0, "Jobs whose sleep blocks (a blocking call moves no loop time)")
+
+
+class TimedLog(list):
+    """A log that notes when each entry was added, on `clock` (the contract only appends)."""
+
+    def __init__(self, clock, entries=()) -> None:
+        super().__init__(entries)
+        self.clock = clock
+        self.times: list[float] = [clock() for _ in entries]
+
+    def append(self, entry) -> None:
+        self.times.append(self.clock())
+        super().append(entry)
+
+    def extend(self, entries) -> None:
+        entries = list(entries)
+        self.times.extend(self.clock() for _ in entries)
+        super().extend(entries)
+
+    def __iadd__(self, entries):
+        self.extend(entries)
+        return self
+
+    def stamped(self) -> list[tuple[str, float]] | None:
+        """(entry, time) pairs, or None if the log was changed other than by appending."""
+        if len(self.times) != len(self):
+            return None
+        return [(str(entry), round(at, 6)) for entry, at in zip(self, self.times, strict=True)]
+
+
+def loop_clock():
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    return lambda: loop.time() - t0
+
+
+class Sleeps:
+    """An async `sleep(seconds)` for run_at_once() that records each call in loop time, and
+    whether it ended or was cancelled."""
+
+    def __init__(self) -> None:
+        self.clock = loop_clock()
+        self.asked: list[float] = []
+        self.ended: list[float] = []
+        self.cancelled: list[float] = []
+        self.tasks: set[asyncio.Task] = set()
+
+        async def sleep(seconds: float) -> None:
+            self.asked.append(seconds)
+            task = asyncio.current_task()
+            if task is not None:
+                self.tasks.add(task)
+            try:
+                await asyncio.sleep(seconds)
+            except asyncio.CancelledError:
+                self.cancelled.append(seconds)
+                raise
+            self.ended.append(seconds)
+
+        self.sleep = sleep
+
+    def running(self) -> list[float]:
+        left = list(self.asked)
+        for seconds in self.ended + self.cancelled:
+            left.remove(seconds)
+        return sorted(left)
+
+    async def clean_up(self) -> None:
+        me = asyncio.current_task()
+        left = {t for t in self.tasks if t is not me and not t.done()}
+        for task in left:
+            task.cancel()
+        if left:
+            await asyncio.wait(left, timeout=1)
+
+
+def check_at_once_times(durations: dict[str, float], log: TimedLog, what: str) -> None:
+    """Every start at 0 s, every end when its own job's sleep is over."""
+    stamped = log.stamped()
+    if stamped is None:
+        return  # the log's order is checked elsewhere
+    wrong = []
+    for entry, at in stamped:
+        kind, _, name = entry.partition(" ")
+        if name not in durations or kind not in ("start", "end"):
+            continue
+        expected = 0 if kind == "start" else durations[name]
+        if abs(at - expected) > 1e-6:
+            wrong.append(f"{entry!r} at {at:g} s (expected {expected:g} s)")
+    if wrong:
+        pytest.fail(
+            f"{what}: logged {', '.join(wrong[:3])}. Each job logs its start at once and its "
+            "end the moment its own sleep is over. "
+            + (
+                "Likely the ends were logged all together after waiting for every job: put "
+                "the three steps of one job (log, await sleep, log) in one coroutine."
+                if any(e.startswith("'end") for e in wrong)
+                else ""
+            ),
+            pytrace=False,
+        )
+
+
+@pytest.mark.task(3)
+async def test_run_at_once_logs_each_end_when_its_job_ends():
+    durations = {"a": 2, "b": 0.5, "c": 3}
+    log = TimedLog(loop_clock())
+    await call_run_at_once(dict(durations), log)
+    checks.equal(
+        list(log),
+        at_once_log(durations, list(log)),
+        "Log of run_at_once() with jobs a (2 s), b (0.5 s), c (3 s)",
+        at_once_likely(durations),
+    )
+    check_at_once_times(durations, log, "run_at_once() with jobs a (2 s), b (0.5 s), c (3 s)")
+
+
+@pytest.mark.task(3)
+def test_run_in_turn_sleeps_even_for_a_zero_second_job():
+    log: list[str] = []
+    sleep = FakeBlockingSleep(log)
+    call_run_in_turn({"a": 0, "b": 0.01}, log, sleep)
+    checks.equal(
+        sleep.calls,
+        [0, 0.01],
+        "Durations run_in_turn() passed to its sleep for jobs a (0 s) and b (0.01 s)",
+        lambda got: (
+            "The 0 s job never slept: call sleep(seconds) for every job, even when seconds "
+            "is 0. Likely an `if seconds:` that takes 0 for nothing."
+            if got == [0.01]
+            else ""
+        ),
+    )
+    checks.equal(
+        log,
+        ["start a", "(slept 0)", "end a", "start b", "(slept 0.01)", "end b"],
+        "Log of run_in_turn() with jobs a (0 s) and b (0.01 s)",
+    )
+
+
+@pytest.mark.task(3)
+async def test_run_at_once_awaits_sleep_even_for_a_zero_second_job():
+    durations = {"a": 0, "b": 1}
+    sleeps = Sleeps()
+    log = TimedLog(sleeps.clock)
+    await call_run_at_once(dict(durations), log, sleeps.sleep)
+    checks.equal(
+        sorted(sleeps.asked),
+        [0, 1],
+        "Durations run_at_once() awaited its sleep for, with jobs a (0 s) and b (1 s)",
+        lambda got: (
+            "The 0 s job never awaited its sleep: await sleep(seconds) for every job, even "
+            "when seconds is 0 (sleep(0) still hands over). Likely an `if seconds:`."
+            if got == [1]
+            else ""
+        ),
+    )
+    checks.equal(
+        list(log),
+        at_once_log(durations, list(log)),
+        "Log of run_at_once() with jobs a (0 s) and b (1 s)",
+        at_once_likely(durations),
+    )
+
+
+@pytest.mark.task(3)
+async def test_no_jobs_log_nothing():
+    log: list[str] = []
+    sleep = FakeBlockingSleep(log)
+    call_run_in_turn({}, log, sleep)
+    checks.equal(log, [], "Log of run_in_turn() with no jobs")
+    await call_run_at_once({}, log)
+    checks.equal(log, [], "Log of run_at_once() with no jobs")
+
+
+@pytest.mark.task(3)
+async def test_the_runs_leave_durations_and_earlier_log_entries_alone():
+    durations = {"a": 0.02, "b": 0.01}
+    log = ["written before"]
+    call_run_in_turn(durations, log, FakeBlockingSleep(log))
+    checks.equal(
+        durations,
+        {"a": 0.02, "b": 0.01},
+        "The caller's `durations` after run_in_turn()",
+        "run_in_turn() changed the dict it was given (pop, del, clear): leave it as it was.",
+    )
+    checks.equal(log[:1], ["written before"], "First log entry after run_in_turn()", ONLY_APPEND)
+    log = ["written before"]
+    await call_run_at_once(durations, log)
+    checks.equal(
+        durations,
+        {"a": 0.02, "b": 0.01},
+        "The caller's `durations` after run_at_once()",
+        "run_at_once() changed the dict it was given (pop, del, clear): leave it as it was.",
+    )
+    checks.equal(log[:1], ["written before"], "First log entry after run_at_once()", ONLY_APPEND)
+    checks.equal(len(log), 5, "Entries in the log after run_at_once() of two jobs", ONLY_APPEND)
+
+
+ONLY_APPEND = "Only append to `log`: what is already in it belongs to the caller."
+
+
+@pytest.mark.task(3)
+@pytest.mark.loop_limit(100_000)
+async def test_run_at_once_waits_for_a_day_long_job(looptime):
+    log: list[str] = []
+    durations = {"day": 86_400, "now": 0}
+    try:
+        await call_run_at_once(dict(durations), log)
+    except TimeoutError:
+        pytest.fail(
+            f"run_at_once() raised TimeoutError after {float(looptime):g} s: likely a time "
+            "limit of your own (wait_for, timeout). The contract sets none.",
+            pytrace=False,
+        )
+    checks.equal(
+        log,
+        at_once_log(durations, log),
+        "Log of run_at_once() with jobs day (86400 s) and now (0 s)",
+        lambda got: (
+            "run_at_once() returned before the day-long job ended. Likely a time limit of "
+            "your own (asyncio.wait(..., timeout=...)): wait for every job, however long."
+            if isinstance(got, list) and "end day" not in got
+            else at_once_likely(durations)(got)
+        ),
+    )
+    checks.took(looptime, 86_400, "run_at_once() with a day-long job")
+
+
+@pytest.mark.task(3)
+async def test_two_runs_at_once_keep_their_own_logs():
+    first: list[str] = []
+    second: list[str] = []
+    await asyncio.gather(
+        call_run_at_once({"a": 2, "b": 1}, first), call_run_at_once({"c": 1}, second)
+    )
+    checks.equal(
+        (first, second),
+        (at_once_log({"a": 2, "b": 1}, first), ["start c", "end c"]),
+        "Logs of two run_at_once() calls made at the same time, each with its own log",
+        lambda got: (
+            "One call's jobs wrote into the other call's log: each call writes only to its "
+            "own log, nothing shared at module level."
+            if any(str(e).partition(" ")[2] == "c" for e in first)
+            or any(str(e).partition(" ")[2] in ("a", "b") for e in second)
+            else at_once_likely({"a": 2, "b": 1})(first)
+        ),
+    )
+    third: list[str] = []
+    await call_run_at_once({"d": 1}, third)
+    checks.equal(third, ["start d", "end d"], "Log of a later run_at_once() call")
+
+
+@pytest.mark.task(3)
+async def test_run_at_once_is_a_coroutine_function():
+    log: list[str] = []
+    result = interleaving.run_at_once({"a": 1}, log)
+    if inspect.iscoroutine(result):
+        await result
+        return
+    if inspect.isawaitable(result):
+        await result
+    pytest.fail(
+        f"run_at_once() returned a {type(result).__name__}, not a coroutine: it is a plain "
+        "`def`, so it starts the jobs (or fails, outside a running loop) before anyone awaits "
+        "it. Write `async def run_at_once(...)` and await inside it.",
+        pytrace=False,
+    )
+
+
+@pytest.mark.task(3)
+async def test_a_cancelled_run_at_once_cancels_every_job():
+    sleeps = Sleeps()
+    log: list[str] = []
+    outer = asyncio.create_task(call_run_at_once({"a": 1, "b": 5, "c": 10}, log, sleeps.sleep))
+    await asyncio.sleep(2)
+    if outer.done():
+        await outer
+        pytest.fail("run_at_once() of jobs of 1, 5 and 10 s had returned after 2 s.", pytrace=False)
+    outer.cancel()
+    await asyncio.wait([outer], timeout=100)
+    for _ in range(10):  # a `finally: task.cancel()` takes effect within a turn or two
+        await asyncio.sleep(0)
+    left = sleeps.running()
+    await sleeps.clean_up()
+    problems = []
+    if left:
+        problems.append(
+            f"the job{'s' if len(left) > 1 else ''} of {' and '.join(f'{s:g} s' for s in left)} "
+            f"{'were' if len(left) > 1 else 'was'} still running after "
+            "run_at_once() had been cancelled: tasks you start are yours to cancel. "
+            "asyncio.gather and TaskGroup cancel their jobs when they are cancelled; tasks you "
+            "create and await one by one do not: cancel them in a `finally:`."
+        )
+    if not outer.done():
+        outer.cancel()
+        await asyncio.wait([outer], timeout=1)
+        problems.append("run_at_once() went on running after it had been cancelled.")
+    elif not outer.cancelled():
+        failure = outer.exception()
+        if isinstance(failure, pytest.fail.Exception):
+            raise failure
+        problems.append(
+            "run_at_once() did not end cancelled: it swallowed the CancelledError. Let it "
+            "reach the caller."
+        )
+    if problems:
+        pytest.fail(
+            "run_at_once() with jobs of 1, 5 and 10 s, cancelled at 2 s: " + " ".join(problems),
+            pytrace=False,
+        )
+
+
+DURATIONS_ANY = st.dictionaries(
+    st.sampled_from(["a", "b", "c", ""]), st.sampled_from([0, 0.37, 1, 2.5, 10_000]), max_size=4
+)
+
+
+@pytest.mark.task(3)
+@steady
+@scenarios.given(durations=DURATIONS_ANY)
+def test_run_in_turn_in_any_scenario(durations):
+    scene = f"with durations {durations!r}"
+    scenarios.describe(scene)
+    given = dict(durations)
+    log: list[str] = []
+    sleep = FakeBlockingSleep(log)
+    call_run_in_turn(given, log, sleep)
+    checks.equal(
+        sleep.calls,
+        list(durations.values()),
+        f"Durations run_in_turn() passed to its sleep {scene}",
+        lambda got: (
+            "A 0 s job must sleep too: call sleep(seconds) for every job. Likely an `if seconds:`."
+            if isinstance(got, list) and got == [s for s in durations.values() if s]
+            else "Sleep once per job, for its own duration, in the order of `durations`."
+        ),
+    )
+    checks.equal(
+        log,
+        [
+            line
+            for name, seconds in durations.items()
+            for line in (f"start {name}", f"(slept {seconds:g})", f"end {name}")
+        ],
+        f"Log of run_in_turn() {scene}",
+    )
+    checks.equal(given, durations, f"The caller's `durations` after run_in_turn() {scene}")
+
+
+@pytest.mark.task(3)
+@pytest.mark.loop_limit(100_000)
+@steady
+@scenarios.given(durations=DURATIONS_ANY)
+async def test_run_at_once_in_any_scenario(durations):
+    scene = f"with durations {durations!r}"
+    scenarios.describe(scene)
+    given = dict(durations)
+    sleeps = Sleeps()
+    log = TimedLog(sleeps.clock)
+    await call_run_at_once(given, log, sleeps.sleep)
+    checks.equal(
+        sorted(sleeps.asked),
+        sorted(durations.values()),
+        f"Durations run_at_once() awaited its sleep for, {scene}",
+        lambda got: (
+            "A 0 s job must await its sleep too (sleep(0) still hands over). Likely an "
+            "`if seconds:`."
+            if got == sorted(s for s in durations.values() if s)
+            else "Await sleep(seconds) once per job, for its own duration."
+        ),
+    )
+    checks.equal(
+        list(log),
+        at_once_log(durations, list(log)),
+        f"Log of run_at_once() {scene}",
+        at_once_likely(durations),
+    )
+    check_at_once_times(durations, log, f"run_at_once() {scene}")
+    checks.equal(given, durations, f"The caller's `durations` after run_at_once() {scene}")
+    checks.took(sleeps.clock(), max(durations.values(), default=0), f"run_at_once() {scene}")

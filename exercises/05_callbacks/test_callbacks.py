@@ -4,8 +4,9 @@ import asyncio
 import inspect
 
 import pytest
+from hypothesis import strategies as st
 
-from aiokata import checks, exercise_module
+from aiokata import checks, exercise_module, scenarios
 
 callbacks = exercise_module(__file__)
 
@@ -21,7 +22,8 @@ def cancel_all(handles: object) -> None:
             handle.cancel()
 
 
-def check_handle(handle: object, what: str) -> None:
+def check_handle(handle: object, what: str, kind: type = asyncio.Handle) -> None:
+    """Fail unless `handle` is a `kind` (asyncio.Handle, or TimerHandle for call_at)."""
     if inspect.iscoroutine(handle):
         handle.close()
         pytest.fail(
@@ -35,10 +37,36 @@ def check_handle(handle: object, what: str) -> None:
             "loop.call_soon / call_later / call_at gave you: the caller needs its .cancel().",
             pytrace=False,
         )
+    if isinstance(handle, asyncio.Task):
+        handle.cancel()
+        pytest.fail(
+            f"{what} is a Task, not an asyncio.{kind.__name__}: you ran a coroutine as a task "
+            "(create_task / ensure_future). The contract promises the handle the loop's "
+            "scheduling call returns: loop.call_soon / call_later / call_at schedule a plain "
+            "function and give you a handle.",
+            pytrace=False,
+        )
+    if isinstance(handle, asyncio.Future):
+        handle.cancel()
+        pytest.fail(
+            f"{what} is a {type(handle).__name__}, not an asyncio.{kind.__name__}. Schedule "
+            "the call with loop.call_soon / call_later / call_at and return the handle it "
+            "gives you.",
+            pytrace=False,
+        )
     if not callable(getattr(handle, "cancel", None)):
         pytest.fail(
             f"{what} is {handle!r}, not a handle. Return what loop.call_soon / call_later / "
             "call_at returned: the caller needs its .cancel().",
+            pytrace=False,
+        )
+    if not isinstance(handle, kind):
+        if hasattr(handle, "cancel"):
+            handle.cancel()
+        pytest.fail(
+            f"{what} is a {type(handle).__name__}, not an asyncio.{kind.__name__}. Return the "
+            "very handle loop.call_soon / call_later / call_at gave you, not an object of "
+            "your own.",
             pytrace=False,
         )
 
@@ -68,6 +96,55 @@ def check_clock(handles: list, what: str, horizon: float) -> None:
                 f"(the loop's clock reads {start:g}). Those are the numbers of another clock: "
                 "loop.call_at() takes a time on the loop's own clock, which only loop.time() "
                 "reads (it is neither time.time() nor time.monotonic()).",
+                pytrace=False,
+            )
+
+
+def check_list(
+    handles: object, what: str, count: int, item: str, short: str = "", long: str = ""
+) -> None:
+    """Fail unless `handles` is a list of `count` items (the contract's "a list"); `short`
+    and `long` explain a list that came back too short or too long."""
+    if isinstance(handles, list) and len(handles) == count:
+        return
+    cancel_all(handles)
+    wanted = f"a list of {count} handle(s), one per {item}, in order"
+    if isinstance(handles, list):
+        hint = short if len(handles) < count else long
+        pytest.fail(
+            f"{what} returned a list of {len(handles)} item(s); expected {wanted}."
+            + (f" {hint}" if hint else ""),
+            pytrace=False,
+        )
+    if inspect.isgenerator(handles):
+        handles.close()
+        pytest.fail(
+            f"{what} returned a generator, not a list: a generator runs nothing until someone "
+            f"iterates over it, so no {item} was ever scheduled. Build the list "
+            "(a list comprehension in [...], or append in a loop) and return it.",
+            pytrace=False,
+        )
+    if isinstance(handles, tuple):
+        pytest.fail(
+            f"{what} returned a tuple of {len(handles)} item(s), not a list; expected "
+            f"{wanted}. Return a list: [...] or list(...).",
+            pytrace=False,
+        )
+    pytest.fail(f"{what} returned {handles!r:.200}; expected {wanted}.", pytrace=False)
+
+
+def check_distinct(handles: list, item: str) -> None:
+    """Fail if one handle object stands for two of the list's entries."""
+    seen: dict[int, int] = {}
+    for second, handle in enumerate(handles):
+        first = seen.setdefault(id(handle), second)
+        if first != second:
+            cancel_all(handles)
+            pytest.fail(
+                f"Handles {first + 1} and {second + 1} of the result are the same object: "
+                f"two {item}s got one handle, so cancelling one would cancel the other "
+                f"(or nothing). Each {item} needs the handle of its own scheduled call; "
+                "if you keyed them by a value (a dict), equal values merged.",
                 pytrace=False,
             )
 
@@ -157,6 +234,9 @@ async def test_urgent_is_passed_by_keyword_both_ways():
             if got == []
             else "urgent must be the value you were given, passed as urgent=..."
             if isinstance(got, list) and len(got) == 2
+            else "The call with urgent=False never came: pass urgent=urgent whatever its "
+            "value, not only when it is True (notify requires it)."
+            if got == [("cy", True)]
             else ""
         ),
     )
@@ -178,22 +258,116 @@ async def test_the_returned_handle_cancels_the_call():
     )
 
 
+@pytest.mark.task(1)
+async def test_each_call_schedules_its_own_notification():
+    notify = Notifier()
+    await asyncio.sleep(2)
+    handles = [
+        call_notify_soon(notify, "ana", True),
+        call_notify_soon(notify, "ana", True),
+        call_notify_soon(notify, "", False),
+        call_notify_soon(notify, "zoë", False),
+    ]
+    for handle in handles:
+        check_handle(handle, "notify_soon()'s result")
+    if handles[0] is handles[1]:
+        cancel_all(handles)
+        pytest.fail(
+            "notify_soon(notify, 'ana', urgent=True) called twice returned the same handle "
+            "both times. Each call schedules its own notification: return the new handle "
+            "call_soon gives you, not one kept from an earlier call.",
+            pytrace=False,
+        )
+    handles[0].cancel()
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    expected = [("ana", True, 2.0), ("", False, 2.0), ("zoë", False, 2.0)]
+
+    def likely(got: object) -> str:
+        if not isinstance(got, list):
+            return ""
+        users = [call[0] for call in got]
+        if users.count("ana") == 2:
+            return "Cancelling the first handle did not stop its call: return that very handle."
+        if users.count("ana") == 0:
+            return (
+                "Cancelling the first call's handle also stopped the second: the two calls "
+                "shared one scheduled call. Schedule a new one every time."
+            )
+        if "" not in users:
+            return "The call for user '' never came: an empty name is still a user to notify."
+        if sorted(got) == sorted(expected):
+            return (
+                "The calls came in another order than they were scheduled. call_soon runs "
+                "callbacks in the order they were scheduled; timers due at the same moment "
+                "(call_later(0, ...)) have no guaranteed order. Use loop.call_soon."
+            )
+        return ""
+
+    checks.equal(
+        notify.calls,
+        expected,
+        "Calls of notify() (user, urgent, loop time) after notify_soon() for 'ana' (urgent) "
+        "twice, '' and 'zoë' at loop time 2, with the first handle cancelled",
+        likely,
+    )
+
+
 # Task 2: schedule_reminders
 
 
 def call_schedule_reminders(
-    remind, reminders: list[tuple[str, float]], fired: list | None = None
+    remind,
+    reminders: list[tuple[str, float]],
+    fired: list | None = None,
+    earlier: tuple | list = (),
 ) -> list:
+    before = list(reminders)
     handles = callbacks.schedule_reminders(remind, reminders)
     if inspect.iscoroutine(handles):
         check_handle(handles, "schedule_reminders()'s result")
-    if not isinstance(handles, (list, tuple)) or len(handles) != len(reminders):
+    if isinstance(handles, list) and any(h is e for h in handles for e in earlier):
         cancel_all(handles)
         pytest.fail(
-            f"schedule_reminders() returned {handles!r}; expected a list of "
-            f"{len(reminders)} handle(s), one per reminder, in the order given.",
+            f"The second call of schedule_reminders() (with {reminders!r}) returned "
+            f"{len(handles)} handle(s), among them the handles the first call returned: the "
+            "list outlived the call. Build a new list in each call (a module-level list, or "
+            "a default argument `handles=[]`, is shared by every call).",
             pytrace=False,
         )
+    if reminders != before:
+        cancel_all(handles)
+        pytest.fail(
+            f"schedule_reminders() changed the caller's list: it was {before!r}, and after "
+            f"the call it is {reminders!r}. "
+            + (
+                "It was sorted in place (reminders.sort()): "
+                if sorted(before, key=lambda pair: pair[1]) == reminders
+                else "Items were taken out of it (pop, remove or del): "
+                if len(reminders) < len(before)
+                else ""
+            )
+            + "the contract leaves `reminders` unchanged. Read it, or loop over a copy "
+            "(sorted(reminders) makes a new list); the loop puts the reminders in order "
+            "of their delays by itself.",
+            pytrace=False,
+        )
+    texts = [text for text, _ in reminders]
+    check_list(
+        handles,
+        "schedule_reminders()",
+        len(reminders),
+        "reminder",
+        f"The reminders were {reminders!r}: "
+        + (
+            "some share a text. Keep every reminder, even one equal to another: a dict keyed "
+            "by text (or a set) keeps only one of them."
+            if len(set(texts)) < len(texts)
+            else "one handle per reminder, including those with a delay of 0."
+        ),
+        "Likely: handles kept from an earlier call (a list that outlives the call, at module "
+        "level or as a default argument).",
+    )
     if fired:
         cancel_all(handles)
         pytest.fail(
@@ -202,8 +376,11 @@ def call_schedule_reminders(
             "loop.call_later(delay, remind, text), and it calls remind(text) when the time comes.",
             pytrace=False,
         )
+    if any(isinstance(handle, asyncio.Future) for handle in handles):
+        cancel_all(handles)  # the test fails on the first; none of them may run on
     for handle in handles:
         check_handle(handle, "An item of schedule_reminders()'s result")
+    check_distinct(handles, "reminder")
     check_clock(handles, "Reminder", 100 * max([delay for _, delay in reminders] + [1]))
     return list(handles)
 
@@ -217,7 +394,7 @@ def reminders_likely(expected: list, start: float):
         texts = [item[0] if isinstance(item, tuple) else item for item in got]
         wanted = [item[0] if isinstance(item, tuple) else item for item in expected]
         times = [item[1] for item in got if isinstance(item, tuple)]
-        if len(set(texts)) == 1 and len(set(wanted)) > 1:
+        if len(texts) > 1 and len(set(texts)) == 1 and len(set(wanted)) > 1:
             return (
                 f"Every reminder said {texts[0]!r}: a lambda written in a loop looks the "
                 "loop variable up when it runs, after the loop has ended. Pass the text as an "
@@ -231,6 +408,16 @@ def reminders_likely(expected: list, start: float):
             )
         if texts == wanted[: len(texts)] and len(texts) < len(wanted):
             return "Some reminders never fired."
+        wanted_times = [item[1] for item in expected if isinstance(item, tuple)]
+        if (
+            texts == wanted
+            and len(times) == len(wanted_times) == len(got)
+            and all(abs(a - b) < 0.1 for a, b in zip(times, wanted_times, strict=True))
+        ):
+            return (
+                "The reminders fired near their times, but not at them: was each delay "
+                "changed (rounded)? Hand call_later the delay exactly as given."
+            )
         return ""
 
     return likely
@@ -341,6 +528,170 @@ async def test_no_reminders_gives_no_handles():
     checks.equal(handles, [], "schedule_reminders(remind, [])")
 
 
+@pytest.mark.task(2)
+async def test_reminders_with_the_same_text_are_kept_apart():
+    fired: list[tuple[str, float]] = []
+    await asyncio.sleep(4)
+    reminders = [("tea", 1), ("tea", 1), ("", 0), ("tea", 2), ("", 0)]
+    handles = call_schedule_reminders(lambda text: fired.append((text, now())), reminders, fired)
+    handles[0].cancel()
+    try:
+        await asyncio.sleep(3)
+    finally:
+        cancel_all(handles)
+    expected = [("", 4.0), ("", 4.0), ("tea", 5.0), ("tea", 6.0)]
+    checks.equal(
+        sorted(fired, key=lambda item: (item[1], item[0])) if fired_pairs(fired) else fired,
+        expected,
+        f"Reminders (text, loop time) scheduled at loop time 4 as {reminders!r}, with the "
+        "first handle cancelled",
+        lambda got: (
+            reminders_likely(expected, 4.0)(got)
+            or "Every reminder counts, even one equal to another or with an empty text."
+        ),
+    )
+
+
+@pytest.mark.task(2)
+async def test_schedule_reminders_leaves_the_list_unchanged():
+    fired: list[str] = []
+    reminders = [("stretch", 2), ("water", 1), ("now", 0)]
+    handles = call_schedule_reminders(fired.append, reminders)
+    try:
+        await asyncio.sleep(3)
+    finally:
+        cancel_all(handles)
+    checks.equal(
+        reminders,
+        [("stretch", 2), ("water", 1), ("now", 0)],
+        "The caller's list after the reminders fired",
+        "The contract leaves `reminders` unchanged: do not sort it in place or pop from it.",
+    )
+    checks.equal(fired, ["now", "water", "stretch"], "Reminders fired within 3 s")
+
+
+@pytest.mark.task(2)
+@pytest.mark.loop_limit(100_000)
+async def test_reminders_a_day_away_fire_on_time():
+    fired: list[tuple[str, float]] = []
+    handles = call_schedule_reminders(
+        lambda text: fired.append((text, now())), [("backup", 86_400), ("ping", 10_000)], fired
+    )
+    try:
+        await asyncio.sleep(90_000)
+    finally:
+        cancel_all(handles)
+    expected = [("ping", 10_000.0), ("backup", 86_400.0)]
+    checks.equal(
+        fired,
+        expected,
+        "Reminders (text, loop time) scheduled at loop time 0 as backup in 86,400 s (a day) "
+        "and ping in 10,000 s",
+        lambda got: (
+            reminders_likely(expected, 0.0)(got)
+            or "Long delays are legal: no cap or timeout on them."
+        ),
+    )
+
+
+@pytest.mark.task(2)
+async def test_two_batches_keep_their_own_handles():
+    fired: list[str] = []
+    await asyncio.sleep(1)
+    first = call_schedule_reminders(fired.append, [("a", 1), ("b", 2)], fired)
+    second = call_schedule_reminders(fired.append, [("c", 1.5)], fired, first)
+    for handle in first:
+        handle.cancel()
+    try:
+        await asyncio.sleep(3)
+    finally:
+        cancel_all(first)
+        cancel_all(second)
+    checks.equal(
+        fired,
+        ["c"],
+        "Reminders fired after schedule_reminders() was called twice (a, b, then c) and "
+        "every handle of the first call was cancelled",
+        lambda got: (
+            "Cancelling the first call's handles also stopped the second call's reminder."
+            if got == []
+            else ""
+        ),
+    )
+
+
+def reminders_scenario_likely(reminders: list, cancelled: list, expected: list):
+    base = reminders_likely(expected, 0.0)
+
+    def likely(got: object) -> str:
+        if not fired_pairs(got):
+            return base(got)
+        extra = list(got)
+        for item in expected:
+            if item in extra:
+                extra.remove(item)
+        missing = list(expected)
+        for item in got:
+            if item in missing:
+                missing.remove(item)
+        stopped = [(reminders[i][0], float(reminders[i][1])) for i in cancelled]
+        if extra and all(item in stopped for item in extra) and not missing:
+            return (
+                "A reminder whose handle was cancelled still fired: return each reminder's "
+                "own handle, in the order of `reminders`."
+            )
+        return base(got) or (
+            "Likely: handles not in the order of `reminders`, or reminders that share a "
+            "text or a delay merged."
+            if missing
+            else ""
+        )
+
+    return likely
+
+
+@pytest.mark.task(2)
+@pytest.mark.loop_limit(100_000_000)
+@scenarios.given(
+    reminders=st.lists(
+        st.tuples(
+            st.sampled_from(["tea", "", "zoë ☕"]), st.sampled_from([0, 0.5, 1, 10_000, 86_400])
+        ),
+        max_size=5,
+    ),
+    cancelled=st.sets(st.integers(0, 4), max_size=2),
+)
+async def test_reminders_in_any_scenario(reminders, cancelled):
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    cancelled = sorted(i for i in cancelled if i < len(reminders))
+    scenarios.describe(
+        f"with reminders {reminders!r} and the handles of reminders {cancelled} cancelled"
+    )
+    fired: list[tuple[str, float]] = []
+    handles = call_schedule_reminders(
+        lambda text: fired.append((text, round(loop.time() - start, 3))), reminders, fired
+    )
+    for index in cancelled:
+        handles[index].cancel()
+    try:
+        await asyncio.sleep(max([delay for _, delay in reminders] + [0]) + 1)
+    finally:
+        cancel_all(handles)
+    expected = sorted(
+        ((text, float(delay)) for i, (text, delay) in enumerate(reminders) if i not in cancelled),
+        key=lambda item: (item[1], item[0]),
+    )
+    checks.equal(
+        sorted(fired, key=lambda item: (item[1], item[0])) if fired_pairs(fired) else fired,
+        expected,
+        f"With reminders {reminders!r} and the handles at positions {cancelled} (from 0) "
+        "cancelled right away, the reminders that fired (text, seconds after scheduling, in "
+        "order of time)",
+        reminders_scenario_likely(reminders, cancelled, expected),
+    )
+
+
 # Task 3: schedule_on_the_beat
 
 
@@ -348,15 +699,23 @@ def call_on_the_beat(beat, period: float, count: int) -> list:
     handles = callbacks.schedule_on_the_beat(beat, period, count)
     if inspect.iscoroutine(handles):
         check_handle(handles, "schedule_on_the_beat()'s result")
-    if not isinstance(handles, (list, tuple)) or len(handles) != count:
-        cancel_all(handles)
-        pytest.fail(
-            f"schedule_on_the_beat() returned {handles!r}; expected a list of {count} "
-            "handles, one per beat, in order.",
-            pytrace=False,
-        )
+    check_list(
+        handles,
+        "schedule_on_the_beat()",
+        count,
+        "beat",
+        long="A count of 0 means no beat at all: was the first beat scheduled before the "
+        "count was looked at?"
+        if count == 0
+        else "",
+        short="Every one of the `count` beats gets its own handle, however many there are: "
+        "no cap on the count.",
+    )
+    if any(isinstance(handle, asyncio.Future) for handle in handles):
+        cancel_all(handles)  # the test fails on the first; none of them may run on
     for handle in handles:
-        check_handle(handle, "An item of schedule_on_the_beat()'s result")
+        check_handle(handle, "An item of schedule_on_the_beat()'s result", asyncio.TimerHandle)
+    check_distinct(handles, "beat")
     check_clock(handles, "Beat", 100 * period * count)
     return list(handles)
 
@@ -478,6 +837,115 @@ async def test_a_cancelled_beat_is_skipped():
             if got == [1, 2] or got == [2, 3]
             else ""
         ),
+    )
+
+
+@pytest.mark.task(3)
+async def test_zero_beats_schedule_nothing():
+    fired: list[int] = []
+    await asyncio.sleep(1.5)
+    handles = call_on_the_beat(fired.append, 1, 0)
+    await asyncio.sleep(5)
+    checks.equal(
+        (handles, fired),
+        ([], []),
+        "(handles returned, beats fired) for schedule_on_the_beat(beat, 1, 0)",
+        lambda got: (
+            "A count of 0 means no beat at all: the first beat was scheduled before the "
+            "count was looked at."
+            if isinstance(got, tuple) and got[1]
+            else ""
+        ),
+    )
+
+
+@pytest.mark.task(3)
+@pytest.mark.loop_limit(300_000)
+async def test_a_daily_beat_lands_on_midnights():
+    fired: list[tuple[int, float]] = []
+    await asyncio.sleep(100)
+    handles = call_on_the_beat(lambda n: fired.append((n, now())), 86_400, 2)
+    try:
+        await asyncio.sleep(200_000)
+    finally:
+        cancel_all(handles)
+    checks.equal(
+        fired,
+        [(1, 86_400.0), (2, 172_800.0)],
+        "Beats (number, loop time) with period 86,400 s (a day) scheduled at loop time 100",
+        lambda got: beat_likely(86_400, 100)(got) or "Long periods are legal: no cap on them.",
+    )
+
+
+@pytest.mark.task(3)
+async def test_two_metronomes_keep_their_own_beats():
+    fired: list[tuple[str, int, float]] = []
+    await asyncio.sleep(1)
+    fast = call_on_the_beat(lambda n: fired.append(("fast", n, now())), 2, 2)
+    slow = call_on_the_beat(lambda n: fired.append(("slow", n, now())), 3, 2)
+    fast[0].cancel()
+    try:
+        await asyncio.sleep(6)
+    finally:
+        cancel_all(fast)
+        cancel_all(slow)
+    checks.equal(
+        sorted(fired, key=lambda item: (item[2], item[0])),
+        [("slow", 1, 3.0), ("fast", 2, 4.0), ("slow", 2, 6.0)],
+        "Beats (metronome, number, loop time) of a 2 s and a 3 s metronome, both scheduled "
+        "at loop time 1, with the fast one's first beat cancelled",
+        "Each call is a metronome of its own: nothing may be shared between calls.",
+    )
+
+
+@pytest.mark.task(3)
+async def test_a_long_metronome_keeps_every_beat():
+    fired: list[int] = []
+    await asyncio.sleep(0.75)
+    handles = call_on_the_beat(fired.append, 0.5, 2_000)
+    try:
+        last = round(handles[-1].when(), 6)
+        await asyncio.sleep(1)
+    finally:
+        cancel_all(handles)
+    checks.equal(
+        (fired, last),
+        ([1, 2], 1_000.5),
+        "(beats fired in the first second, loop time of the last beat) for 2,000 beats of "
+        "0.5 s scheduled at loop time 0.75",
+        "Every one of the `count` beats is scheduled, however many there are.",
+    )
+
+
+def beat_oracle(start: float, period: float, count: int) -> list[tuple[int, float]]:
+    first = (start // period + 1) * period
+    return [(n, round(first + (n - 1) * period, 3)) for n in range(1, count + 1)]
+
+
+@pytest.mark.task(3)
+@pytest.mark.loop_limit(100_000_000)
+@scenarios.given(
+    offset=st.sampled_from([0, 0.25, 1, 2.5, 86_400]),
+    period=st.sampled_from([0.25, 0.5, 2, 3, 86_400]),
+    count=st.integers(0, 4),
+)
+async def test_beats_in_any_scenario(offset, period, count):
+    loop = asyncio.get_running_loop()
+    await asyncio.sleep(offset)
+    start = loop.time()
+    scenarios.describe(f"with period {period:g} and count {count} at loop time {start:g}")
+    fired: list[tuple[int, float]] = []
+    handles = call_on_the_beat(lambda n: fired.append((n, round(loop.time(), 3))), period, count)
+    try:
+        await asyncio.sleep(period * (count + 1) + 1)
+    finally:
+        cancel_all(handles)
+    checks.equal(
+        fired,
+        beat_oracle(start, period, count),
+        f"Beats (number, loop time) with period {period:g} s and count {count}, scheduled "
+        f"at loop time {start:g}",
+        beat_likely(period, start),
     )
 
 
@@ -632,3 +1100,293 @@ async def test_cancel_with_nothing_pending_is_harmless():
     await asyncio.sleep(2)
     debouncer.cancel()
     checks.equal(fired, [1.0], "Loop times the action ran at")
+
+
+def cancel(debouncer) -> None:
+    result = debouncer.cancel()
+    if inspect.iscoroutine(result):
+        result.close()
+        pytest.fail(
+            "cancel() returned a coroutine: write it with a plain `def`. It only cancels the "
+            "pending handle and returns at once.",
+            pytrace=False,
+        )
+
+
+@pytest.mark.task(4)
+async def test_two_debouncers_keep_their_own_countdowns():
+    saves: list[float] = []
+    searches: list[float] = []
+    save = make_debouncer(1, saves)
+    search = make_debouncer(2, searches)
+    poke(save)
+    poke(search)
+    await asyncio.sleep(0.5)
+    poke(save)  # the save's countdown restarts; the search's must not
+    await asyncio.sleep(4)
+    poke(search)
+    cancel(save)  # nothing pending on the save: the search must still run
+    await asyncio.sleep(3)
+    checks.equal(
+        (saves, searches),
+        ([1.5], [2.0, 6.5]),
+        "Loop times (save debouncer, search debouncer) of two debouncers alive at once: save "
+        "(delay 1 s) poked at 0 and 0.5, search (delay 2 s) poked at 0 and 4.5, save "
+        "cancelled at 4.5",
+        lambda got: (
+            NEVER_RAN
+            if got == ([], [])
+            else "One debouncer's poke or cancel() stopped the other's call: each Debouncer "
+            "keeps its own pending handle, in self, not in a module-level variable or a class "
+            "attribute that every instance shares."
+            if isinstance(got, tuple)
+            and set(got[0]) <= {1.5}
+            and set(got[1]) <= {2.0, 6.5}
+            and len(got[0]) + len(got[1]) < 3
+            else ""
+        ),
+    )
+
+
+@pytest.mark.task(4)
+async def test_a_zero_delay_runs_the_action_on_the_next_turn():
+    fired: list[float] = []
+    await asyncio.sleep(3)
+    debouncer = make_debouncer(0, fired)
+    poke(debouncer)
+    checks.equal(
+        fired,
+        [],
+        "Action calls right after poke() with a delay of 0",
+        "poke() must not call it itself, even with no delay: the loop calls it on its next turn.",
+    )
+    await asyncio.sleep(0.1)
+    checks.equal(
+        fired,
+        [3.0],
+        "Loop times the action ran at after one poke at 3 (delay 0 s)",
+        lambda got: (
+            "The action had not run 0.1 s after a poke with a delay of 0, which means on the "
+            "loop's next turn. Likely: the 0 was replaced by another value (`delay or "
+            "default`), or the call is not scheduled on the loop's clock."
+            if got == []
+            else ""
+        ),
+    )
+
+
+@pytest.mark.task(4)
+async def test_two_pokes_in_the_same_instant_run_the_action_once():
+    fired: list[float] = []
+    debouncer = make_debouncer(1, fired)
+    await asyncio.sleep(2)
+    poke(debouncer)
+    poke(debouncer)
+    await asyncio.sleep(3)
+    checks.equal(
+        fired,
+        [3.0],
+        "Loop times the action ran at after two pokes at the same instant, loop time 2 (delay 1 s)",
+        lambda got: (
+            "Both pokes fired: the second poke must cancel the call the first scheduled."
+            if got == [3.0, 3.0]
+            else ""
+        ),
+    )
+
+
+@pytest.mark.task(4)
+@pytest.mark.loop_limit(200_000)
+async def test_a_day_long_delay_is_honoured():
+    fired: list[float] = []
+    debouncer = make_debouncer(86_400, fired)
+    poke(debouncer)
+    await asyncio.sleep(50_000)
+    poke(debouncer)
+    await asyncio.sleep(100_000)
+    checks.equal(
+        fired,
+        [136_400.0],
+        "Loop times the action ran at after pokes at 0 and 50,000 (delay 86,400 s, a day)",
+        lambda got: (
+            "The action ran early: long delays are legal, with no cap or timeout on them."
+            if isinstance(got, list) and got and got[0] < 136_400
+            else ""
+        ),
+    )
+
+
+@pytest.mark.task(4)
+async def test_a_poke_after_cancel_starts_again():
+    fired: list[float] = []
+    debouncer = make_debouncer(1, fired)
+    poke(debouncer)
+    await asyncio.sleep(0.5)
+    cancel(debouncer)
+    cancel(debouncer)
+    await asyncio.sleep(1)
+    poke(debouncer)
+    await asyncio.sleep(2)
+    checks.equal(
+        fired,
+        [2.5],
+        "Loop times the action ran at: poked at 0, cancelled twice at 0.5, poked at 1.5 "
+        "(delay 1 s)",
+        lambda got: (
+            "After cancel(), a new poke must start a new countdown. Likely: cancel() left "
+            "something behind that stops later pokes (a flag never reset), or the action is "
+            "not scheduled on the loop's clock at all."
+            if got == []
+            else ""
+        ),
+    )
+
+
+@pytest.mark.task(4)
+async def test_cancel_at_the_moment_the_action_is_due_stops_it():
+    loop = asyncio.get_running_loop()
+    events: list[tuple[str, float]] = []
+    debouncer = callbacks.Debouncer(1, lambda: events.append(("action ran", now())))
+
+    def cancel_now() -> None:
+        cancel(debouncer)
+        events.append(("cancel() returned", now()))
+
+    loop.call_at(loop.time() + 1, cancel_now)  # due at the same moment as the action
+    poke(debouncer)
+    await asyncio.sleep(3)
+    checks.equal(
+        events,
+        [("cancel() returned", 1.0)],
+        "Events (what, loop time) when cancel() is called at 1, the very moment the action "
+        "(poked at 0, delay 1 s) was due",
+        lambda got: (
+            "The action ran after cancel() had returned: when cancel() returns, the pending "
+            "call must already be stopped. Likely: the handle's cancel() was itself "
+            "scheduled (loop.call_soon(handle.cancel)) instead of called."
+            if got == [("cancel() returned", 1.0), ("action ran", 1.0)]
+            else ""
+        ),
+    )
+
+
+@pytest.mark.task(4)
+async def test_a_poke_at_the_moment_the_action_is_due_restarts_it():
+    loop = asyncio.get_running_loop()
+    events: list[tuple[str, float]] = []
+    debouncer = callbacks.Debouncer(1, lambda: events.append(("action ran", now())))
+
+    def poke_now() -> None:
+        poke(debouncer)
+        events.append(("poke() returned", now()))
+
+    loop.call_at(loop.time() + 1, poke_now)  # due at the same moment as the action
+    poke(debouncer)
+    await asyncio.sleep(3)
+    checks.equal(
+        events,
+        [("poke() returned", 1.0), ("action ran", 2.0)],
+        "Events (what, loop time), poked at 0 and again at 1, the very moment the first "
+        "countdown (delay 1 s) ran out",
+        lambda got: (
+            "The first countdown still fired after the second poke had returned: a poke must "
+            "cancel the pending call before it returns. Likely: the handle's cancel() was "
+            "itself scheduled (loop.call_soon(handle.cancel)) instead of called."
+            if isinstance(got, list) and got[:2] == [("poke() returned", 1.0), ("action ran", 1.0)]
+            else ""
+        ),
+    )
+
+
+def debounce_oracle(events: list[tuple[float, str]], delay: float, variant: str) -> list[float]:
+    """When the action runs, for `events` of (gap, "poke" or "cancel"), in the right way or
+    in one of the usual wrong ones."""
+    timers: list[list] = []  # [when, still scheduled]
+    pending = None
+    now_ = 0.0
+    for gap, event in events:
+        now_ += gap
+        waiting = pending is not None and timers[pending][0] > now_ and timers[pending][1]
+        if event == "poke":
+            if variant == "first_only" and waiting:
+                continue
+            if variant != "no_cancel" and waiting:
+                timers[pending][1] = False
+            timers.append([now_ + delay, True])
+            pending = len(timers) - 1
+        else:
+            if variant != "forget" and waiting:
+                timers[pending][1] = False
+            pending = None
+    return sorted(round(when, 3) for when, live in timers if live)
+
+
+DEBOUNCE_MISTAKES = {
+    "no_cancel": (
+        "Earlier pokes' calls still fired: cancel the pending handle before you schedule "
+        "the new one."
+    ),
+    "first_only": "Pokes while a call was pending were ignored: each poke restarts the countdown.",
+    "forget": (
+        "A call stopped with cancel() still fired: cancel() must call .cancel() on the "
+        "pending handle, not only forget it."
+    ),
+}
+
+
+def describe_events(events: list[tuple[float, str]]) -> str:
+    at, said = 0.0, []
+    for gap, event in events:
+        at += gap
+        said.append(f"{event} at {at:g}")
+    return ", ".join(said) or "nothing"
+
+
+@pytest.mark.task(4)
+@pytest.mark.loop_limit(100_000_000)
+@scenarios.given(
+    delay=st.sampled_from([0.6, 1.3, 10_000.1]),
+    events=st.lists(
+        st.tuples(st.sampled_from([0, 0.25, 1, 2]), st.sampled_from(["poke", "cancel"])),
+        max_size=6,
+    ),
+)
+async def test_debouncer_in_any_scenario(delay, events):
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    told = describe_events(events)
+    scenarios.describe(f"with delay {delay:g} s and {told}")
+    fired: list[float] = []
+    debouncer = callbacks.Debouncer(delay, lambda: fired.append(round(loop.time() - start, 3)))
+    try:
+        for gap, event in events:
+            await asyncio.sleep(gap)
+            poke(debouncer) if event == "poke" else cancel(debouncer)
+        await asyncio.sleep(delay + 1)
+    finally:
+        debouncer.cancel()
+    expected = debounce_oracle(events, delay, "right")
+
+    def likely(got: object) -> str:
+        if got == []:
+            return NEVER_RAN
+        for variant, mistake in DEBOUNCE_MISTAKES.items():
+            if got == debounce_oracle(events, delay, variant):
+                return mistake
+        if (
+            isinstance(got, list)
+            and len(got) == len(expected)
+            and all(ran < due for ran, due in zip(got, expected, strict=True))
+        ):
+            return (
+                "The action ran before its delay was over. Likely: a cap or timeout on long "
+                "delays, or a countdown that a later poke did not restart."
+            )
+        return ""
+
+    checks.equal(
+        fired,
+        expected,
+        f"With delay {delay:g} s and {told} (seconds from the start), the times the action ran",
+        likely,
+    )

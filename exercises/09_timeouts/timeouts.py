@@ -28,7 +28,8 @@ async def download(
     """Task 2. Download a file chunk by chunk, under a deadline that progress pushes back.
 
     Call `await read_chunk()` again and again: it returns the next chunk of bytes, or `b""`
-    once the file is complete. Return all the chunks joined together.
+    once the file is complete. Return all the chunks joined together, as one `bytes`, every
+    chunk exactly as it came (the same bytes twice are two chunks).
 
     The deadline starts `budget` seconds after you are called. Every (non-empty) chunk that
     arrives earns `bonus` more seconds: the deadline moves `bonus` seconds later than it was
@@ -57,6 +58,8 @@ async def save_order(
     - if the commit had started, it must NOT be cancelled: a half-written order is worse than a
       late one. Let it run to completion in the background even though you raised.
     The same holds if your caller cancels you: a build is cancelled, a commit carries on.
+    An error raised by `build()` or `commit()` reaches your caller unchanged: a failed build
+    is never committed, and neither call is ever made twice.
     """
     raise NotImplementedError(
         "put build and commit under asyncio.timeout(limit), and protect only the commit with "

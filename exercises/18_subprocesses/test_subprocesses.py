@@ -10,12 +10,16 @@ cannot leave processes behind.
 
 import asyncio
 import contextlib
+import copy
+import functools
 import gc
 import os
+import reprlib
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import traceback
 from collections.abc import Awaitable
 from pathlib import Path
@@ -71,12 +75,25 @@ def running(pid: int) -> bool:
     return _state(pid) not in (None, "Z", "X")
 
 
+def _alive_and_ours(pid: int, scratch: Path) -> bool:
+    """A child of this test (its command line names the scratch folder) that is still alive,
+    whoever its parent is: a shell may stand between the learner's code and the child."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return str(scratch).encode() in cmdline and state not in ("Z", "X")
+
+
 class Children:
-    """Builds child commands and knows every child they started."""
+    """Builds child commands and knows every child they started (and, for children started
+    with asyncio.create_subprocess_exec/_shell, their asyncio Process objects)."""
 
     def __init__(self, scratch: Path) -> None:
         self.scratch = scratch
         (scratch / "pids").mkdir()
+        self.procs: list[asyncio.subprocess.Process] = []
 
     def command(self, body: str, *extra_args: str) -> list[str]:
         prelude = CHILD_PRELUDE.format(scratch=str(self.scratch), lifetime=CHILD_LIFETIME)
@@ -88,28 +105,65 @@ class Children:
     def pids(self) -> list[int]:
         return sorted(int(p.name) for p in (self.scratch / "pids").iterdir())
 
+    def alive(self) -> list[int]:
+        return [pid for pid in self.pids() if _alive_and_ours(pid, self.scratch)]
+
+    def gone(self, pid: int) -> bool:
+        """The child has exited and been collected (its pid is free, or reused by another)."""
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return True
+        return state not in ("Z", "X") and str(self.scratch).encode() not in cmdline
+
+    async def settle(self, seconds: float) -> None:
+        """Wait (up to `seconds`) until every child has exited and been collected, so that
+        none outlives the test, not even as a zombie."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + seconds
+        while not all(self.gone(pid) for pid in self.pids()) and loop.time() < deadline:
+            await asyncio.sleep(0.005)
+
+    async def release(self) -> None:
+        """Let children that wait for the "release" file exit, and wait until they have."""
+        self.file("release").touch()
+        await self.settle(2)
+
     def kill_leftovers(self) -> bool:
         """Kill every child still running; True if there were any."""
-        leftovers = [pid for pid in self.pids() if running(pid)]
+        leftovers = self.alive()
         for pid in leftovers:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         return bool(leftovers)
 
 
+def _recording(create, procs: list):
+    """asyncio.create_subprocess_exec (or _shell), unchanged, noting each Process it makes."""
+
+    @functools.wraps(create)
+    async def recorded(*args, **kwargs):
+        proc = await create(*args, **kwargs)
+        procs.append(proc)
+        return proc
+
+    return recorded
+
+
 @pytest.fixture
-async def children(tmp_path: Path):
+async def children(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     kids = Children(tmp_path)
+    for module in (asyncio, asyncio.subprocess):
+        for name in ("create_subprocess_exec", "create_subprocess_shell"):
+            monkeypatch.setattr(module, name, _recording(getattr(module, name), kids.procs))
     try:
         yield kids
     finally:
         if kids.kill_leftovers():
             # Let asyncio collect the killed children while the loop still runs, so that what
             # a wrong answer left behind is cleaned up here and not in a later test.
-            for _ in range(40):
-                if not any(running(pid) for pid in kids.pids()):
-                    break
-                await asyncio.sleep(0.005)
+            await kids.settle(1)
             await asyncio.sleep(0.02)
             gc.collect()
 
@@ -206,9 +260,183 @@ def explain_blocking_subprocess(exc: BlockingCallError) -> str:
     )
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = 60
+_SHORT.maxother = 60
+
+
+def short(value: object) -> str:
+    """repr(value), shortened: outputs may be a megabyte long."""
+    return _SHORT.repr(value)
+
+
+def pair_type_mistake(result: object, what: str) -> str:
+    """Why `result` is not a (return code: int, output: str) tuple, or ""."""
+    if not isinstance(result, tuple):
+        return (
+            f"{what} is a {type(result).__name__} ({short(result)}), not a tuple: return the pair "
+            "as a tuple, `return code, text`."
+        )
+    if len(result) != 2:
+        return f"{what} has {len(result)} elements; expected a pair (return code, output)."
+    code = result[0]
+    if code is not None and (type(code) is not int):
+        return (
+            f"The return code in {what} is a {type(code).__name__} ({code!r}), not an int: "
+            "return proc.returncode (or what `await proc.wait()` gives back) as it is."
+        )
+    return ""
+
+
 def as_pair(result: object, what: str) -> object:
+    """The learner's (code, output) pair; fail if it is not a tuple with an int code."""
     checks.not_coroutine(result, what)
-    return tuple(result) if isinstance(result, list) else result
+    mistake = pair_type_mistake(result, what)
+    if mistake:
+        pytest.fail(mistake, pytrace=False)
+    return result
+
+
+def readable(value: object) -> object:
+    """An args list (or a list of them) with the long program text of a test child shown as
+    '<program>', so that a message can show it."""
+    if isinstance(value, list):
+        return [readable(item) for item in value]
+    if isinstance(value, str) and len(value) > 40:
+        return "<program>"
+    return value
+
+
+def unchanged(before: list, after: object, what: str) -> None:
+    """Fail if the caller's list was changed by the learner's call."""
+    if before != after:
+        pytest.fail(
+            f"Your function changed the caller's {what}: it was {short(readable(before))} "
+            f"and is {short(readable(after))} afterwards. Leave it as it is: read it "
+            "(`*args`), do not pop(), insert() or append to it; copy it first (`list(args)`) "
+            "if you need a changed version.",
+            pytrace=False,
+        )
+
+
+PROMPT_STEPS = 50  # loop iterations a call gets to return once asyncio has seen the exit
+
+
+async def wait_until(path: Path, task: asyncio.Future, seconds: float = 1.0) -> bool:
+    """Wait (on the loop) until `path` exists; False if it did not within `seconds`. If the
+    learner's `task` ends first, its result or exception comes out here (an exception
+    propagates: the kit says what it was)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while not path.exists():
+        if task.done():
+            task.result()
+            return False
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.005)
+    return True
+
+
+async def check_returns_once_the_exit_is_seen(
+    children: Children, task: asyncio.Task, go: Path, what: str
+) -> None:
+    """Let the child exit (create `go`), wait until asyncio has seen the exit, then give the
+    learner's call PROMPT_STEPS loop iterations to return. Only for children started with
+    asyncio.create_subprocess_exec/_shell: other ways of starting them cannot be timed so."""
+    go.touch()
+    if len(children.procs) != 1:
+        return
+    proc = children.procs[0]
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(2):
+            await proc.wait()
+    if proc.returncode is None:
+        return  # the child did not exit (a wrong answer the other checks describe)
+    for _ in range(PROMPT_STEPS):
+        if task.done():
+            return
+        await asyncio.sleep(0)
+    if not task.done():
+        task.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        pytest.fail(
+            f"The child exited and asyncio had seen its exit (proc.wait() had returned), but "
+            f"{what} had still not returned {PROMPT_STEPS} loop iterations later: it was not "
+            "awaiting the exit. Likely it checks proc.returncode now and then with "
+            "asyncio.sleep in between (polling), which answers late by up to one sleep. Await "
+            "the exit itself: `await proc.wait()` (inside asyncio.wait_for for a timeout).",
+            pytrace=False,
+        )
+
+
+async def check_cancelled_cleanly(
+    children: Children, task: asyncio.Task, before: set, what: str
+) -> None:
+    """`task` (running the learner's call) has just been cancelled: it must end cancelled,
+    with its children killed and reaped, and leave none of the tasks it started running."""
+    try:
+        async with asyncio.timeout(1.5):
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(task)
+    except TimeoutError:
+        pytest.fail(
+            f"{what} was cancelled, but it had not ended 1.5 s later: it caught the "
+            "CancelledError and went on waiting. Let the cancellation through.",
+            pytrace=False,
+        )
+    if not task.cancelled():
+        how = f"raised {task.exception()!r}" if task.exception() else f"returned {task.result()!r}"
+        pytest.fail(
+            f"{what} was cancelled while its child ran, but it did not end cancelled: it "
+            f"{how}. It caught the CancelledError (except asyncio.CancelledError, "
+            "except BaseException, or a bare except): let it propagate, so the caller "
+            "sees the cancellation. (If you clean up, re-raise afterwards.)",
+            pytrace=False,
+        )
+    # What the call started may need a moment to wind down (asyncio.gather ends as soon as
+    # one of its cancelled tasks has, while the others are still killing their children):
+    # allow it 1 s. A child nobody kills runs on for seconds.
+    me = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 1.0
+    while True:
+        alive = children.alive()
+        zombies = [pid for pid in children.pids() if _state(pid) == "Z"]
+        left = [t for t in asyncio.all_tasks() - before if t is not me and not t.done()]
+        if not (alive or zombies or left) or loop.time() > deadline:
+            break
+        await asyncio.sleep(0.005)
+    if left:
+        names = ", ".join(sorted({t.get_coro().__qualname__ for t in left}))
+        for t in left:
+            t.cancel()
+        await asyncio.wait(left, timeout=0.5)
+        pytest.fail(
+            f"{what} was cancelled and ended cancelled, but {len(left)} task(s) it had started "
+            f"were still running 1 s later ({names})"
+            + (f", with {len(alive)} child(ren) still running" if alive else "")
+            + ": cancelling your function must stop the work it started. asyncio.gather and "
+            "asyncio.TaskGroup cancel their tasks when they are cancelled; tasks you create "
+            "yourself (create_task, ensure_future, as_completed, asyncio.wait) you must cancel "
+            "yourself (try/finally).",
+            pytrace=False,
+        )
+    if alive or zombies:
+        pytest.fail(
+            f"{what} was cancelled and ended cancelled, but "
+            + (
+                f"{len(alive)} of its children were still running"
+                if alive
+                else f"{len(zombies)} of its children had died without being reaped (zombies)"
+            )
+            + " 1 s after it ended. A cancelled call must not leave its child behind: catch the "
+            "cancellation, kill the child (proc.kill()), await proc.wait(), then re-raise: "
+            "`except asyncio.CancelledError: proc.kill(); await proc.wait(); raise` (or the "
+            "same in a finally: for a child that is still running).",
+            pytrace=False,
+        )
 
 
 EXACTLY = "Return the output exactly as the child wrote it, final newline included."
@@ -377,6 +605,178 @@ async def test_run_leaves_the_event_loop_free_while_the_child_runs(children):
     )
 
 
+@pytest.mark.task(1)
+async def test_run_of_a_silent_child_is_zero_and_empty_text(children):
+    result = await finish_within(1.5, subprocesses.run(children.command("pass")))
+    checks.equal(
+        as_pair(result, "run()'s result"),
+        (0, ""),
+        "run() of a child that prints nothing and exits with code 0",
+        lambda got: (
+            "No output is the empty text '', not None: decode whatever came back "
+            "(b''.decode() is ''), without an `if out` test."
+            if got[1] is None
+            else "A return code of 0 is a result like any other: return it as it is."
+            if got[0] != 0
+            else explain_pair(0)(got)
+        ),
+    )
+
+
+@pytest.mark.task(1)
+async def test_run_passes_empty_and_repeated_arguments_and_leaves_args_unchanged(children):
+    args = children.command("print(repr(sys.argv[1:]))", "", "x", "x", "")
+    before = copy.deepcopy(args)
+    result = await finish_within(1.5, subprocesses.run(args))
+    checks.equal(
+        as_pair(result, "run()'s result"),
+        (0, "['', 'x', 'x', '']\n"),
+        "run() of a child that prints the arguments it got, given '', 'x', 'x', ''",
+        lambda got: (
+            explain_pair(0)(got)
+            if not isinstance(got[1], str)
+            else "Every argument counts, an empty one and a repeated one too: pass them all, "
+            "in order, as they are (`create_subprocess_exec(*args)`); a shell or a filter "
+            "(`if arg`) loses the empty ones, and a set loses the repeats."
+        ),
+    )
+    unchanged(before, args, "args list")
+    checks.equal(len(children.pids()), 1, "Children started by one run() call")
+
+
+COUNTS_ITS_RUNS = """
+runs = SCRATCH / "runs"
+with open(runs, "a") as f:
+    f.write("x")
+print(len(runs.read_text()))
+"""
+
+
+@pytest.mark.task(1)
+async def test_run_runs_the_command_every_time(children):
+    args = children.command(COUNTS_ITS_RUNS)
+    first = as_pair(await finish_within(1.5, subprocesses.run(args)), "run()'s first result")
+    second = as_pair(await finish_within(1.5, subprocesses.run(args)), "run()'s second result")
+    checks.equal(
+        (first, second, len(children.pids())),
+        ((0, "1\n"), (0, "2\n"), 2),
+        "(first result, second result, children started) for run() of the same command "
+        "twice; the child prints how many times it has run",
+        lambda got: (
+            "The second call did not start the child again: it gave back the first "
+            "call's result. Every call runs the command anew (its output and return code "
+            "may differ each time): keep no cache of results between calls."
+            if got[2] == 1
+            else ""
+        ),
+    )
+
+
+# The child writes "café €😀\r\n" in pieces that split its multi-byte characters, waiting a
+# moment between pieces so that a reader sees them in separate reads; then much more of the
+# same (3-byte "€"), so reads of any size cut through characters.
+SPLIT_UTF8 = """
+out = sys.stdout.buffer
+for piece in (b"caf\\xc3", b"\\xa9 \\xe2\\x82", b"\\xac\\xf0\\x9f", b"\\x98\\x80\\r\\n"):
+    out.write(piece)
+    out.flush()
+    time.sleep(0.03)
+out.write("€".encode() * 100_000 + b"\\n")
+out.flush()
+"""
+SPLIT_UTF8_TEXT = "café €😀\r\n" + "€" * 100_000 + "\n"
+SPLIT_UTF8_HUNG = (
+    "{} of a child that writes 300 KB of text (in pieces) had not returned after 1.8 s. A "
+    "pipe holds only 64 KiB: once it is full the child waits for someone to read, so awaiting "
+    "proc.wait() before reading is a deadlock, and reading it line by line fails on a line "
+    "longer than 64 KiB. Read it whole while you wait: proc.communicate()."
+)
+
+
+def explain_split_text(got: object, what: str) -> str:
+    if isinstance(got, str) and got.replace("\r\n", "\n") == SPLIT_UTF8_TEXT.replace("\r\n", "\n"):
+        return (
+            f"{what}: the '\\r\\n' the child wrote came back as '\\n'. Return the output "
+            "exactly as written: decode the bytes (out.decode()), without newline translation "
+            "(text=True / universal_newlines in subprocess, or splitlines() and a join)."
+        )
+    if isinstance(got, str) and "\ufffd" in got:
+        return (
+            f"{what} holds '\\ufffd' (replacement characters): the bytes were decoded piece "
+            "by piece, and a multi-byte character (é, €, 😀) split between two reads was "
+            "broken. Decode the whole output once, after collecting all the bytes."
+        )
+    return ""
+
+
+@pytest.mark.task(1)
+async def test_run_decodes_characters_split_across_reads(children):
+    try:
+        result = await finish_within(
+            1.8, subprocesses.run(children.command(SPLIT_UTF8)), SPLIT_UTF8_HUNG.format("run()")
+        )
+    except UnicodeDecodeError as exc:
+        pytest.fail(
+            f"run() raised UnicodeDecodeError: {exc}. The child writes UTF-8 text whose "
+            "multi-byte characters (é, €, 😀) are split between two reads: decoding each "
+            "piece on its own fails on half a character. Collect all the bytes, then decode "
+            "once (`out.decode()` after communicate() or read()).",
+            pytrace=False,
+        )
+    result = as_pair(result, "run()'s result")
+    if result != (0, SPLIT_UTF8_TEXT):
+        code, out = result
+        described = (
+            f"{len(out):,} characters starting {out[:12]!r}" if isinstance(out, str) else repr(out)
+        )
+        pytest.fail(
+            f"run() of a child that writes 'café €😀\\r\\n' and 100,000 '€' (UTF-8, in pieces "
+            f"that split characters) returned ({code!r}, {described}); expected (0, "
+            f"{len(SPLIT_UTF8_TEXT):,} characters starting {SPLIT_UTF8_TEXT[:12]!r}). "
+            + (explain_split_text(out, "The output") or explain_pair(0)(result)),
+            pytrace=False,
+        )
+
+
+@pytest.mark.task(1)
+async def test_run_returns_as_soon_as_the_child_exits(children):
+    go, ready = children.file("go"), children.file("ready")
+    body = f"""
+    Path({str(ready)!r}).touch()
+    arrives(Path({str(go)!r}), 2)
+    print("done")
+    sys.exit(6)
+    """
+    task = asyncio.ensure_future(subprocesses.run(children.command(body)))
+    try:
+        if await wait_until(ready, task):
+            await check_returns_once_the_exit_is_seen(children, task, go, "run()")
+        result = await finish_within(1.5, asyncio.shield(task))
+    finally:
+        task.cancel()
+    checks.equal(as_pair(result, "run()'s result"), (6, "done\n"), "run()", explain_pair(6))
+
+
+@pytest.mark.task(1)
+@pytest.mark.wall_limit(5)
+async def test_cancelling_run_ends_it_cancelled(children):
+    ready = children.file("ready")
+    body = f"""
+    Path({str(ready)!r}).touch()
+    arrives(SCRATCH / "release", 3)
+    """
+    before = asyncio.all_tasks()
+    task = asyncio.ensure_future(subprocesses.run(children.command(body)))
+    try:
+        if not await wait_until(ready, task):
+            pytest.fail("run() never started its child.", pytrace=False)
+        task.cancel()
+        await check_cancelled_cleanly(children, task, before, "run()")
+    finally:
+        task.cancel()
+        await children.release()
+
+
 # Task 2: run_all
 
 
@@ -387,11 +787,31 @@ def missing_code(results: object) -> str:
     pairs = [r for r in results if isinstance(r, tuple) and len(r) == 2]
     if any(code is None for code, _ in pairs):
         return "A return code is None: await each child's exit (communicate() or wait())."
+    if any(out is None for _, out in pairs):
+        return (
+            "An output is None: a child that prints nothing has the output '' (b''.decode()); "
+            "decode whatever came back, without an `if out` test."
+        )
     if any(isinstance(out, bytes) for _, out in pairs):
         return "The outputs are bytes: decode each one to text (out.decode())."
     if pairs and all(isinstance(out, str) and not out.endswith("\n") for _, out in pairs):
         return EXACTLY
     return ""
+
+
+def results_type_check(result: object, what: str = "run_all()'s result") -> None:
+    """Fail unless run_all() returned a list of (int, str) tuples."""
+    checks.not_coroutine(result, what)
+    if not isinstance(result, list):
+        pytest.fail(
+            f"{what} is a {type(result).__name__} ({short(result)}), not a list: return a "
+            "list of (return code, output) pairs, e.g. `list(await asyncio.gather(...))`.",
+            pytrace=False,
+        )
+    for i, pair in enumerate(result):
+        mistake = pair_type_mistake(pair, f"result {i}")
+        if mistake:
+            pytest.fail(f"In {what}: {mistake}", pytrace=False)
 
 
 def output_text(result: object) -> object:
@@ -408,9 +828,9 @@ async def test_run_all_returns_every_result_in_the_order_of_commands(children):
         children.command('time.sleep(0.1)\nprint("slept")'),
     ]
     result = await finish_within(1.5, subprocesses.run_all(commands))
-    checks.not_coroutine(result, "run_all()'s result")
+    results_type_check(result)
     checks.equal(
-        [tuple(r) if isinstance(r, list) else r for r in result],
+        result,
         [(0, "hello\n"), (3, "partial\n"), (0, "slept\n")],
         "run_all() of three children (hello; partial with code 3; slept after 0.1 s)",
         lambda got: (
@@ -479,7 +899,8 @@ async def test_run_all_keeps_the_order_of_commands_when_later_ones_finish_first(
         "run_all() of three children that finish in reverse order never returned.",
     )
     expected = [(0, f"job {i}\n") for i in range(last + 1)]
-    got = [tuple(r) if isinstance(r, list) else r for r in result]
+    results_type_check(result)
+    got = result
 
     def likely(got: object) -> str:
         if missing_code(got):
@@ -510,6 +931,134 @@ async def test_run_all_of_no_commands_is_an_empty_list(children):
     result = await finish_within(1.5, subprocesses.run_all([]))
     checks.not_coroutine(result, "run_all([])")
     checks.equal(list(result), [], "run_all([])")
+
+
+@pytest.mark.task(2)
+async def test_run_all_runs_a_repeated_command_twice(children):
+    command = children.command("print(os.getpid())")
+    commands = [command, list(command)]
+    result = await finish_within(1.5, subprocesses.run_all(commands))
+    results_type_check(result)
+    pids = children.pids()
+    printed = sorted(int(out) for _, out in result if str(out).strip().isdigit())
+    if len(result) != 2 or len(pids) != 2:
+        pytest.fail(
+            f"run_all() of the same command twice returned {len(result)} result(s) and "
+            f"started {len(pids)} child(ren); expected 2 and 2. Each command in the list is a "
+            "request of its own, even when it repeats another: run every one (no dict or set "
+            "keyed by the command, no cache), and return one result per command.",
+            pytrace=False,
+        )
+    checks.equal(
+        printed,
+        pids,
+        "The pids printed by the two children of a repeated command",
+        "The two results must come from two different runs: one child per command.",
+    )
+
+
+@pytest.mark.task(2)
+async def test_run_all_keeps_silent_and_failing_results_and_leaves_commands_unchanged(children):
+    commands = [
+        children.command("pass"),
+        children.command("sys.exit(1)"),
+        children.command('print(0)\nsys.stdout.write("")'),
+    ]
+    before = copy.deepcopy(commands)
+    result = await finish_within(1.5, subprocesses.run_all(commands))
+    results_type_check(result)
+    checks.equal(
+        result,
+        [(0, ""), (1, ""), (0, "0\n")],
+        "run_all() of a silent child, a silent child that exits with 1 and one that prints 0",
+        lambda got: (
+            "Every command gives a result, whatever it is: a silent child's output is '' and "
+            "its code may be 0; keep them all (no `if out` or `if code` filter)."
+            if len(got) < 3
+            else missing_code(got)
+        ),
+    )
+    unchanged(before, commands, "list of commands")
+
+
+@pytest.mark.task(2)
+async def test_run_all_twice_gives_each_call_its_own_results(children):
+    first = await finish_within(1.5, subprocesses.run_all([children.command('print("a")')]))
+    second = await finish_within(
+        1.5, subprocesses.run_all([children.command('print("b")'), children.command("pass")])
+    )
+    results_type_check(first)
+    results_type_check(second)
+    checks.equal(
+        (first, second),
+        ([(0, "a\n")], [(0, "b\n"), (0, "")]),
+        "(first call, second call) of run_all([prints a]) then run_all([prints b, silent])",
+        lambda got: (
+            "The second call's results include the first call's: keep the results in a list "
+            "made inside each call, not at module level (or in a default argument)."
+            if len(got[1]) > 2 or got[0] is got[1]
+            else ""
+        ),
+    )
+
+
+@pytest.mark.task(2)
+@pytest.mark.wall_limit(5)
+async def test_cancelling_run_all_stops_its_tasks(children):
+    started = children.file("started")
+    started.mkdir()
+    body = """
+    (SCRATCH / "started" / str(os.getpid())).touch()
+    arrives(SCRATCH / "release", 3)
+    """
+    before = asyncio.all_tasks()
+    commands = [children.command(body, str(i)) for i in range(3)]
+    task = asyncio.ensure_future(subprocesses.run_all(commands))
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 1
+        while len(os.listdir(started)) < 3 and loop.time() < deadline and not task.done():
+            await asyncio.sleep(0.005)
+        task.cancel()
+        await check_cancelled_cleanly(children, task, before, "run_all()")
+    finally:
+        task.cancel()
+        await children.release()
+
+
+@pytest.mark.task(2)
+async def test_run_all_returns_every_output_exactly(children):
+    commands = [children.command(SPLIT_UTF8), children.command("print(repr(sys.argv[1:]))", "")]
+    try:
+        result = await finish_within(
+            1.8, subprocesses.run_all(commands), SPLIT_UTF8_HUNG.format("run_all()")
+        )
+    except UnicodeDecodeError as exc:
+        pytest.fail(
+            f"run_all() raised UnicodeDecodeError: {exc}. A child writes UTF-8 text whose "
+            "multi-byte characters are split between two reads: collect all of a child's "
+            "bytes, then decode them once.",
+            pytrace=False,
+        )
+    results_type_check(result)
+    expected = [(0, SPLIT_UTF8_TEXT), (0, "['']\n")]
+    if result != expected:
+
+        def shown(pairs: list) -> str:
+            return "[" + ", ".join(f"({code!r}, {short(out)})" for code, out in pairs) + "]"
+
+        mistake = (
+            explain_split_text(result[0][1], "The first output")
+            if len(result) == 2 and isinstance(result[0][1], str)
+            else ""
+        )
+        pytest.fail(
+            f"run_all() of a child that writes 'café €😀\\r\\n' and 100,000 '€' in pieces, "
+            f"and a child given one empty argument that prints its arguments, returned "
+            f"{shown(result)}; expected {shown(expected)}. "
+            + (mistake or "Return each child's output exactly as it wrote it."),
+            pytrace=False,
+        )
 
 
 # Task 3: stream_lines
@@ -578,7 +1127,7 @@ async def test_stream_lines_hands_over_each_line_without_its_newline(children):
 @pytest.mark.task(3)
 async def test_stream_lines_keeps_empty_lines_and_every_other_character(children):
     lines: list[str] = []
-    written = ["first", "", "tab\tand form\x0cfeed", "  ", "last"]
+    written = ["first", "", "tab\tand form\x0cfeed", "  ", "again", "again", "", "last"]
     body = f"sys.stdout.write({chr(10).join(written) + chr(10)!r})"
     code = await finish_within(1.5, subprocesses.stream_lines(children.command(body), lines.append))
     checks.not_coroutine(code, "stream_lines()'s result")
@@ -625,8 +1174,11 @@ async def test_stream_lines_hands_over_a_line_while_the_child_still_runs(childre
     lines: list[str] = []
     child_had_given_up: list[bool] = []
     first_arrived = asyncio.Event()
+    loop_thread = threading.get_ident()
+    threads: set[int] = set()
 
     def on_line(line: str) -> None:
+        threads.add(threading.get_ident())
         lines.append(line)
         text = line.decode(errors="replace") if isinstance(line, bytes) else str(line)
         if text.strip() == "first":  # (a wrong newline or type is reported further down)
@@ -650,6 +1202,14 @@ async def test_stream_lines_hands_over_a_line_while_the_child_still_runs(childre
             "output only at the end (communicate(), read(), or after awaiting proc.wait()). "
             "Hand each line over as it arrives: `async for line in proc.stdout:` or a loop "
             "over `await proc.stdout.readline()`, and wait for the exit after the last line.",
+            pytrace=False,
+        )
+    if threads - {loop_thread}:
+        pytest.fail(
+            "on_line was called from another thread, not the event loop's, so what it did "
+            "(here: setting an asyncio.Event the test waits on) did not reach the loop in "
+            "time. Call on_line from your coroutine, on the loop's thread: read the lines "
+            "with asyncio (`async for line in proc.stdout`), not in a worker thread.",
             pytrace=False,
         )
     if any("nobody answered" in str(line) for line in lines):
@@ -717,6 +1277,35 @@ async def test_stream_lines_copes_with_more_output_than_a_pipe_holds(children):
 
 
 @pytest.mark.task(3)
+@pytest.mark.wall_limit(5)
+async def test_stream_lines_hands_over_every_line_of_a_very_long_output(children):
+    count = 12_000  # lines of 40 characters: more lines than a cautious cap would allow
+    lines: list[str] = []
+    code = await finish_within(
+        3.5,  # generous: under load, printing and reading 12,000 lines takes a while
+        subprocesses.stream_lines(
+            children.command(
+                f"sys.stdout.write(''.join(f'{{i:06}}' + '.' * 34 + '\\n' for i in range({count})))"
+            ),
+            lines.append,
+        ),
+        f"stream_lines() of a child that prints {count:,} lines never returned.",
+    )
+    expected = [f"{i:06}" + "." * 34 for i in range(count)]
+    if lines != expected:
+        pytest.fail(
+            f"For a child that prints {count:,} lines ('000000...' to '{count - 1:06}...'), "
+            f"on_line was called {len(lines):,} times"
+            + (f", the last with {lines[-1][:10]!r}..." if lines else "")
+            + ". Hand over every line, however many there are: a cap on the number of lines "
+            '("so a runaway child cannot flood us") loses the rest, and stops reading a '
+            "pipe the child still writes to.",
+            pytrace=False,
+        )
+    checks.equal(code, 0, "stream_lines()'s return value", explain_code)
+
+
+@pytest.mark.task(3)
 async def test_stream_lines_of_a_silent_child_calls_nothing(children):
     lines: list[str] = []
     code = await finish_within(
@@ -727,6 +1316,227 @@ async def test_stream_lines_of_a_silent_child_calls_nothing(children):
         lines, [], "Lines handed to on_line for a child that prints nothing", explain_lines
     )
     checks.equal(code, 0, "stream_lines()'s return value for a silent child", explain_code)
+
+
+@pytest.mark.task(3)
+async def test_stream_lines_keeps_carriage_returns_and_leaves_args_unchanged(children):
+    lines: list[str] = []
+    written = "50%\r100%\nwindows line\r\n\r\nlast\r"
+    args = children.command(f"sys.stdout.write({written!r})")
+    before = copy.deepcopy(args)
+    code = await finish_within(1.5, subprocesses.stream_lines(args, lines.append))
+    checks.not_coroutine(code, "stream_lines()'s result")
+    expected = ["50%\r100%", "windows line\r", "\r", "last\r"]
+
+    def likely(got: object) -> str:
+        if not isinstance(got, list):
+            return ""
+        if explain_lines(got):
+            return explain_lines(got)
+        return (
+            "Only '\\n' ends a line, and only it is removed: a '\\r' is part of the line "
+            "(a progress bar redraws with it; a Windows line ends in '\\r\\n', and its '\\r' "
+            "stays). rstrip('\\r\\n'), strip(), splitlines() and newline translation all lose "
+            "or split on it: remove just the trailing '\\n' (line.removesuffix('\\n'))."
+        )
+
+    checks.equal(
+        lines,
+        expected,
+        f"Lines handed to on_line for a child that writes {written!r}",
+        likely,
+    )
+    checks.equal(code, 0, "stream_lines()'s return value", explain_code)
+    unchanged(before, args, "args list")
+    checks.equal(len(children.pids()), 1, "Children started by one stream_lines() call")
+
+
+# The child writes lines whose multi-byte characters are split between two writes, with a
+# pause in between, so that a reader gets half a character at the end of one read.
+SPLIT_LINES = """
+out = sys.stdout.buffer
+for piece in (b"caf\\xc3", b"\\xa9\\n\\xe2\\x82", b"\\xac \\xf0\\x9f", b"\\x98\\x80\\n", b"fin"):
+    out.write(piece)
+    out.flush()
+    time.sleep(0.03)
+"""
+
+
+@pytest.mark.task(3)
+async def test_stream_lines_decodes_characters_split_across_reads(children):
+    lines: list[str] = []
+    try:
+        code = await finish_within(
+            2, subprocesses.stream_lines(children.command(SPLIT_LINES), lines.append)
+        )
+    except UnicodeDecodeError as exc:
+        pytest.fail(
+            f"stream_lines() raised UnicodeDecodeError: {exc}. The child writes UTF-8 lines "
+            "whose multi-byte characters (é, €, 😀) are split between two reads, and a piece "
+            "was decoded on its own. Split the bytes into lines first (on b'\\n', which never "
+            "occurs inside a character) and decode each whole line: `async for raw in "
+            "proc.stdout: on_line(raw.decode()...)`.",
+            pytrace=False,
+        )
+    checks.equal(
+        lines,
+        ["café", "€ 😀", "fin"],
+        "Lines handed to on_line for a child that writes 'café\\n€ 😀\\nfin' in pieces that "
+        "split its characters",
+        lambda got: (
+            "A line holds '\\ufffd' (a replacement character): bytes were decoded piece by "
+            "piece, and a character split between two reads was broken. Decode whole lines."
+            if any("\ufffd" in str(line) for line in got)
+            else explain_lines(got)
+        ),
+    )
+    checks.equal(code, 0, "stream_lines()'s return value", explain_code)
+
+
+@pytest.mark.task(3)
+async def test_stream_lines_calls_on_line_on_the_event_loop_thread(children):
+    loop_thread = threading.get_ident()
+    threads: list[int] = []
+
+    def on_line(line: str) -> None:
+        threads.append(threading.get_ident())
+
+    await finish_within(
+        1.5, subprocesses.stream_lines(children.command('print("a")\nprint("b")'), on_line)
+    )
+    others = [t for t in threads if t != loop_thread]
+    if others:
+        pytest.fail(
+            f"on_line was called {len(others)} time(s) from another thread, not the event "
+            "loop's: the caller's callback may touch asyncio objects (an Event, a Queue, a "
+            "Future), which only the loop's own thread may use. Read the lines with asyncio "
+            "(`async for line in proc.stdout`) and call on_line from your coroutine; do not "
+            "hand it to a worker thread (asyncio.to_thread, run_in_executor).",
+            pytrace=False,
+        )
+    checks.equal(len(threads), 2, "Calls of on_line for a child that prints 'a' and 'b'")
+
+
+@pytest.mark.task(3)
+async def test_two_stream_lines_at_once_keep_their_own_lines(children):
+    ones: list[str] = []
+    twos: list[str] = []
+    # Each child writes the start of a line, waits until the other has too, then (a moment
+    # later) ends its line: both calls hold an unfinished line at the same time.
+    one = children.command("""
+    sys.stdout.write("one ")
+    sys.stdout.flush()
+    (SCRATCH / "one-started").touch()
+    arrives(SCRATCH / "two-started", 1)
+    time.sleep(0.1)
+    sys.stdout.write("a\\n")
+    """)
+    two = children.command("""
+    sys.stdout.write("two ")
+    sys.stdout.flush()
+    (SCRATCH / "two-started").touch()
+    arrives(SCRATCH / "one-started", 1)
+    time.sleep(0.2)
+    sys.stdout.write("b")
+    """)
+
+    async def both() -> list:
+        return await asyncio.gather(
+            subprocesses.stream_lines(one, ones.append),
+            subprocesses.stream_lines(two, twos.append),
+        )
+
+    codes = await finish_within(1.8, both())
+    checks.equal(
+        (ones, twos, list(codes)),
+        (["one a"], ["two b"], [0, 0]),
+        "(lines of child one, lines of child two, return codes) for two stream_lines() run "
+        "at the same time",
+        lambda got: (
+            "Lines of one child reached the other's on_line: each call must keep its own "
+            "unfinished line (a local variable), not a module-level buffer."
+            if any("two" in str(line) for line in got[0])
+            or any("one" in str(line) for line in got[1])
+            else "The last line, 'two b', has no newline to remove: line[:-1] cut off its last "
+            "character. Remove the newline only where there is one (line.removesuffix('\\n'))."
+            if got[1] == ["two "]
+            else explain_lines(got[0]) or explain_lines(got[1])
+        ),
+    )
+
+
+@pytest.mark.task(3)
+@pytest.mark.wall_limit(5)
+async def test_cancelling_stream_lines_stops_the_lines(children):
+    go = children.file("go")
+    body = f"""
+    print("first", flush=True)
+    if arrives(Path({str(go)!r}), 2):
+        print("after the cancel", flush=True)
+    arrives(SCRATCH / "release", 3)
+    """
+    lines: list[str] = []
+    seen_first = asyncio.Event()
+
+    def on_line(line: str) -> None:
+        lines.append(line)
+        seen_first.set()
+
+    before = asyncio.all_tasks()
+    task = asyncio.ensure_future(subprocesses.stream_lines(children.command(body), on_line))
+    try:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 1.5
+        while not seen_first.is_set() and not task.done() and loop.time() < deadline:
+            await asyncio.sleep(0.005)
+        if task.done():
+            task.result()  # an exception of the learner's comes out here
+        if not seen_first.is_set():
+            pytest.fail(
+                "stream_lines() did not hand over the child's first line within 1.5 s.",
+                pytrace=False,
+            )
+        task.cancel()
+        await check_cancelled_cleanly(children, task, before, "stream_lines()")
+        go.touch()  # the child now prints another line: nobody should hand it over
+        await asyncio.sleep(0.2)
+    finally:
+        task.cancel()
+        await children.release()
+    checks.equal(
+        lines,
+        ["first"],
+        "Lines handed to on_line by a stream_lines() cancelled after the first line",
+        "on_line was called after stream_lines() had been cancelled: something of yours "
+        "kept reading the child's output.",
+    )
+
+
+@pytest.mark.task(3)
+async def test_stream_lines_returns_as_soon_as_the_child_exits(children):
+    go, ready = children.file("go"), children.file("ready")
+    # The output ends first; the child exits only when the test says so.
+    body = f"""
+    print("bye", flush=True)
+    os.close(1)
+    Path({str(ready)!r}).touch()
+    arrives(Path({str(go)!r}), 2)
+    sys.exit(0)
+    """
+    lines: list[str] = []
+    task = asyncio.ensure_future(subprocesses.stream_lines(children.command(body), lines.append))
+    try:
+        if await wait_until(ready, task):
+            await asyncio.sleep(0.05)  # let the learner's code see the end of the output
+            await check_returns_once_the_exit_is_seen(children, task, go, "stream_lines()")
+        code = await finish_within(1.5, asyncio.shield(task))
+    finally:
+        task.cancel()
+    checks.not_coroutine(code, "stream_lines()'s result")
+    checks.equal(
+        code, 0, "stream_lines()'s return value for a child that exits with 0", explain_code
+    )
+    checks.equal(lines, ["bye"], "Lines handed to on_line", explain_lines)
 
 
 # Task 4: run_with_timeout
@@ -924,3 +1734,136 @@ async def test_run_with_timeout_leaves_the_event_loop_free_while_it_waits(childr
             pytrace=False,
         )
     await check_killed_and_reaped(children, result, raised)
+
+
+@pytest.mark.task(4)
+async def test_run_with_timeout_zero_kills_at_once(children):
+    result = raised = None
+    try:
+        result = await finish_within(
+            1.5,
+            subprocesses.run_with_timeout(
+                children.command("while True:\n    time.sleep(0.01)"), timeout=0
+            ),
+            "run_with_timeout(timeout=0) of a child that never ends had not returned after "
+            "1.5 s. A timeout of 0 is legal: it means no time at all, so kill the child at "
+            "once. Do not treat 0 as 'no timeout' (`timeout or None`, `if timeout:`).",
+        )
+    except TimeoutError as exc:
+        raised = exc
+    checks.not_coroutine(result, "run_with_timeout()'s result")
+    await check_killed_and_reaped(children, result, raised)
+
+
+@pytest.mark.task(4)
+async def test_run_with_timeout_returns_as_soon_as_the_child_exits(children):
+    go, ready = children.file("go"), children.file("ready")
+    body = f"""
+    Path({str(ready)!r}).touch()
+    arrives(Path({str(go)!r}), 2)
+    sys.exit(0)
+    """
+    args = children.command(body)
+    before = copy.deepcopy(args)
+    # A day-long timeout: the child exits long before it, and that is when the call returns.
+    task = asyncio.ensure_future(subprocesses.run_with_timeout(args, timeout=86_400))
+    try:
+        if await wait_until(ready, task):
+            await check_returns_once_the_exit_is_seen(
+                children, task, go, "run_with_timeout(timeout=86400)"
+            )
+        result = await finish_within(
+            1.5,
+            asyncio.shield(task),
+            "run_with_timeout(timeout=86400) had not returned 1.5 s after its child exited. "
+            "Return as soon as the child exits: await proc.wait() (inside "
+            "asyncio.wait_for(..., timeout)); the timeout is only the longest you wait.",
+        )
+    finally:
+        task.cancel()
+    checks.not_coroutine(result, "run_with_timeout()'s result")
+    if type(result) is not int:
+        pytest.fail(
+            f"run_with_timeout() returned {result!r}, a {type(result).__name__}; expected the "
+            "child's return code, an int (0 here): return what `await proc.wait()` gives back.",
+            pytrace=False,
+        )
+    checks.equal(
+        result,
+        0,
+        "run_with_timeout(timeout=86400) of a child that exits with code 0",
+        "A child that finishes in time is not killed: return its own return code, 0 included.",
+    )
+    unchanged(before, args, "args list")
+    checks.equal(len(children.pids()), 1, "Children started by one run_with_timeout() call")
+
+
+@pytest.mark.task(4)
+@pytest.mark.wall_limit(4)
+async def test_run_with_timeout_leaves_nothing_behind_after_it_returns(children):
+    before = asyncio.all_tasks()
+    result = await finish_within(
+        1.5, subprocesses.run_with_timeout(children.command("sys.exit(2)"), timeout=0.4)
+    )
+    checks.not_coroutine(result, "run_with_timeout()'s result")
+    checks.equal(result, 2, "run_with_timeout(timeout=0.4) of a child that exits with code 2")
+    me = asyncio.current_task()
+    left = [t for t in asyncio.all_tasks() - before if t is not me and not t.done()]
+    if left:
+        names = ", ".join(sorted({t.get_coro().__qualname__ for t in left}))
+        for t in left:
+            t.cancel()
+        await asyncio.wait(left, timeout=0.5)
+        pytest.fail(
+            f"run_with_timeout() returned, but {len(left)} task(s) it started were still "
+            f"running ({names}): cancel what you no longer need before returning (a task "
+            "racing proc.wait() against asyncio.sleep(timeout) must be cancelled when the "
+            "other one wins).",
+            pytrace=False,
+        )
+    # Past the timeout: a timer (loop.call_later) left to kill the child would fire now, on
+    # a child that is long gone, and fail.
+    loop = asyncio.get_running_loop()
+    kit_handler = loop.get_exception_handler()
+    late: list[dict] = []
+    loop.set_exception_handler(lambda _, context: late.append(context))
+    try:
+        await asyncio.sleep(0.6)
+    finally:
+        loop.set_exception_handler(kit_handler)
+    if late:
+        what = late[0].get("message", "")
+        error = late[0].get("exception")
+        pytest.fail(
+            f"After run_with_timeout() had returned, something it had left scheduled ran "
+            f"at the timeout and failed: {what} ({error!r}). "
+            + (
+                "It was a proc.kill() for a child that had exited long before: a "
+                "loop.call_later(timeout, proc.kill) that was never cancelled. Keep the "
+                "handle and cancel it (handle.cancel(), in a finally:) once the child has "
+                "exited."
+                if "kill" in what
+                else "Cancel whatever you scheduled before you return."
+            ),
+            pytrace=False,
+        )
+
+
+@pytest.mark.task(4)
+@pytest.mark.wall_limit(5)
+async def test_cancelling_run_with_timeout_ends_it_cancelled(children):
+    ready = children.file("ready")
+    body = f"""
+    Path({str(ready)!r}).touch()
+    arrives(SCRATCH / "release", 3)
+    """
+    before = asyncio.all_tasks()
+    task = asyncio.ensure_future(subprocesses.run_with_timeout(children.command(body), timeout=100))
+    try:
+        if not await wait_until(ready, task):
+            pytest.fail("run_with_timeout() never started its child.", pytrace=False)
+        task.cancel()
+        await check_cancelled_cleanly(children, task, before, "run_with_timeout(timeout=100)")
+    finally:
+        task.cancel()
+        await children.release()

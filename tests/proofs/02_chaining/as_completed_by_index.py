@@ -42,7 +42,12 @@ async def run_pipelines(phases: list[Phase], values: list[Any]) -> list[Any]:
         return index, await run_pipeline(phases, value)
 
     results: list[Any] = [None] * len(values)
-    for next_done in asyncio.as_completed([numbered(i, v) for i, v in enumerate(values)]):
-        index, result = await next_done
-        results[index] = result
+    chains = [asyncio.ensure_future(numbered(i, v)) for i, v in enumerate(values)]
+    try:
+        for next_done in asyncio.as_completed(chains):
+            index, result = await next_done
+            results[index] = result
+    finally:
+        for chain in chains:
+            chain.cancel()  # cancelled or failed: stop the others (no need to wait for them)
     return results

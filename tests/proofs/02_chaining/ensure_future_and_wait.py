@@ -36,6 +36,12 @@ async def run_pipeline(phases: list[Phase], value: Any) -> Any:
 
 async def run_pipelines(phases: list[Phase], values: list[Any]) -> list[Any]:
     chains = [asyncio.ensure_future(run_pipeline(phases, value)) for value in values]
-    if chains:
-        await asyncio.wait(chains)
+    try:
+        if chains:
+            await asyncio.wait(chains)
+    except asyncio.CancelledError:
+        for chain in chains:
+            chain.cancel()
+        await asyncio.wait(chains)  # let them end before we do
+        raise
     return [chain.result() for chain in chains]

@@ -9,7 +9,7 @@ async def pick_and_pack(pick, pack, order_id):
 
 async def process_order(reserve, charge, ship, order_id):
     receipt = await charge(await reserve(order_id))
-    return [receipt, await ship(order_id)]
+    return (receipt, await ship(order_id))
 
 
 async def run_pipeline(phases, value):

@@ -38,6 +38,10 @@ async def run_pipelines(phases, values):
             return result
 
         chains.append(asyncio.ensure_future(chain()))
-    if chains:
-        await asyncio.wait(chains)
-    return [chain.result() for chain in chains]
+    try:
+        if chains:
+            await asyncio.wait(chains)
+    finally:
+        for task in chains:
+            task.cancel()  # no-op for the finished ones
+    return [task.result() for task in chains]

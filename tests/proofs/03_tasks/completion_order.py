@@ -9,8 +9,11 @@ async def make_breakfast(
     toast_bread: Callable[[], Awaitable[str]],
 ) -> tuple[str, str]:
     coffee_task = asyncio.create_task(brew_coffee())
-    toast = await toast_bread()
-    return await coffee_task, toast
+    try:
+        toast = await toast_bread()
+        return await coffee_task, toast
+    finally:
+        coffee_task.cancel()  # does nothing once the coffee is ready; stops it if we are cancelled
 
 
 async def fetch_report(

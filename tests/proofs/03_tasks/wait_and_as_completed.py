@@ -1,4 +1,5 @@
-"""Exercise 03, another right answer: asyncio.wait, as_completed by index, a catching helper."""
+"""Exercise 03, another right answer: asyncio.wait, as_completed by index, a catching helper,
+with every task of its own cancelled on the way out."""
 
 import asyncio
 from collections.abc import Awaitable, Callable
@@ -10,7 +11,11 @@ async def make_breakfast(
 ) -> tuple[str, str]:
     toast_task = asyncio.create_task(toast_bread())
     coffee_task = asyncio.create_task(brew_coffee())
-    await asyncio.wait([toast_task, coffee_task])
+    try:
+        await asyncio.wait([toast_task, coffee_task])
+    finally:
+        for task in (toast_task, coffee_task):
+            task.cancel()
     return coffee_task.result(), toast_task.result()
 
 
@@ -19,9 +24,14 @@ async def fetch_all(fetch: Callable[[str], Awaitable[str]], urls: list[str]) -> 
         return index, await fetch(url)
 
     pages: list[str] = [""] * len(urls)
-    for next_done in asyncio.as_completed([numbered(i, url) for i, url in enumerate(urls)]):
-        index, page = await next_done
-        pages[index] = page
+    running = [asyncio.ensure_future(numbered(i, url)) for i, url in enumerate(urls)]
+    try:
+        for next_done in asyncio.as_completed(running):
+            index, page = await next_done
+            pages[index] = page
+    finally:
+        for task in running:
+            task.cancel()
     return pages
 
 

@@ -35,5 +35,10 @@ async def run_at_once(durations, log, sleep=asyncio.sleep):
         log.append(f"end {name}")
         return name
 
-    for fut in asyncio.as_completed([one(n, s) for n, s in durations.items()]):
-        await fut
+    running = [asyncio.ensure_future(one(n, s)) for n, s in durations.items()]
+    try:
+        for fut in asyncio.as_completed(running):
+            await fut
+    finally:
+        for task in running:
+            task.cancel()

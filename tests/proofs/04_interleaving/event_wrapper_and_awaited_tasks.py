@@ -39,5 +39,9 @@ async def run_at_once(durations, log, sleep=asyncio.sleep):
         log.append(f"end {name}")
 
     tasks = [asyncio.create_task(one(n, s)) for n, s in durations.items()]
-    for t in tasks:
-        await t
+    try:
+        for t in tasks:
+            await t
+    finally:
+        for t in tasks:
+            t.cancel()

@@ -37,5 +37,9 @@ async def run_at_once(durations, log, sleep=asyncio.sleep):
         asyncio.ensure_future(_job(name, seconds, log, sleep))
         for name, seconds in durations.items()
     ]
-    for task in running:
-        await task
+    try:
+        for task in running:
+            await task
+    finally:
+        for task in running:
+            task.cancel()  # a no-op for the tasks that have ended; stops the rest if cancelled

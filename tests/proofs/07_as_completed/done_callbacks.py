@@ -1,5 +1,5 @@
 """Exercise 07, a correct answer written differently: each task reports from its own done callback;
-gather, under asyncio.timeout for the deadline; stragglers returned as a tuple."""
+gather, under asyncio.timeout for the deadline; stragglers listed with list(filter(...))."""
 
 import asyncio
 
@@ -41,4 +41,4 @@ async def report_within(download, names, report, timeout):
     for t in left:
         t.cancel()
     await asyncio.gather(*left, return_exceptions=True)
-    return tuple(n for n in names if n not in reported)
+    return list(filter(lambda n: n not in reported, names))

@@ -19,9 +19,20 @@ async def report_downloads(download: Download, names: list[str], report: Report)
     async def labelled(name: str) -> tuple[str, str]:
         return name, await download(name)
 
-    for next_done in asyncio.as_completed([labelled(name) for name in names]):
-        name, content = await next_done
-        report(name, content)
+    running = [asyncio.create_task(labelled(name)) for name in names]
+    try:
+        for next_done in asyncio.as_completed(running):
+            name, content = await next_done
+            report(name, content)
+    finally:
+        await _stop(running)
+
+
+async def _stop(tasks: list[asyncio.Task]) -> None:
+    """Cancel the tasks still running and wait until every one has stopped."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def report_within(
@@ -36,7 +47,6 @@ async def report_within(
             reported.add(name)
     except TimeoutError:
         pass
-    for task in running:
-        task.cancel()
-    await asyncio.gather(*running, return_exceptions=True)
+    finally:
+        await _stop(running)
     return [name for name in names if name not in reported]

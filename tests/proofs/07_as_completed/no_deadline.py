@@ -15,10 +15,21 @@ async def _outcome(download: Download, name: str) -> tuple[str, object]:
         return name, exc
 
 
+async def _stop(tasks: list[asyncio.Task]) -> None:
+    """Cancel the tasks still running and wait until every one has stopped."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def report_downloads(download: Download, names: list[str], report: Report) -> None:
-    for next_done in asyncio.as_completed([_outcome(download, name) for name in names]):
-        name, outcome = await next_done
-        report(name, outcome)
+    running = [asyncio.create_task(_outcome(download, name)) for name in names]
+    try:
+        for next_done in asyncio.as_completed(running):
+            name, outcome = await next_done
+            report(name, outcome)
+    finally:
+        await _stop(running)  # only does something when this call is cancelled
 
 
 async def report_within(

@@ -17,9 +17,19 @@ async def _outcome(download: Download, name: str) -> tuple[str, object]:
 
 async def report_downloads(download: Download, names: list[str], report: Report) -> None:
     running = {name: asyncio.create_task(_outcome(download, name)) for name in names}
-    for task in running.values():
-        name, outcome = await task
-        report(name, outcome)
+    try:
+        for task in running.values():
+            name, outcome = await task
+            report(name, outcome)
+    finally:
+        await _stop(list(running.values()))
+
+
+async def _stop(tasks: list[asyncio.Task]) -> None:
+    """Cancel the tasks still running and wait until every one has stopped."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def report_within(
@@ -34,7 +44,6 @@ async def report_within(
             reported.add(name)
     except TimeoutError:
         pass
-    for task in running:
-        task.cancel()
-    await asyncio.gather(*running, return_exceptions=True)
+    finally:
+        await _stop(running)
     return [name for name in names if name not in reported]

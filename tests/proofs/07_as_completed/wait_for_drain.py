@@ -28,7 +28,10 @@ async def report_within(download, names, report, timeout):
     try:
         await asyncio.wait_for(drain(), timeout)
     except TimeoutError:
+        pass
+    finally:  # at the deadline, or when this call is cancelled
         for task in tasks:
             task.cancel()
-        await asyncio.wait(tasks)
+        if tasks:
+            await asyncio.wait(tasks)
     return left

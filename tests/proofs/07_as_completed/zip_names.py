@@ -25,6 +25,13 @@ async def report_downloads(download: Download, names: list[str], report: Report)
         report(name, outcome)
 
 
+async def _stop(tasks: list[asyncio.Task]) -> None:
+    """Cancel the tasks still running and wait until every one has stopped."""
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+
+
 async def report_within(
     download: Download, names: list[str], report: Report, timeout: float
 ) -> list[str]:
@@ -37,7 +44,6 @@ async def report_within(
             reported.add(name)
     except TimeoutError:
         pass
-    for task in running:
-        task.cancel()
-    await asyncio.gather(*running, return_exceptions=True)
+    finally:
+        await _stop(running)
     return [name for name in names if name not in reported]

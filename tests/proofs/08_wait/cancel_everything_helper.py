@@ -14,9 +14,11 @@ async def _stop(tasks) -> None:
 
 async def fastest_ip(services: list[Callable[[], Awaitable[str]]]) -> str:
     tasks = [asyncio.create_task(service()) for service in services]
-    done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        await _stop(tasks)  # cancelling the finished winner does nothing
     (winner, *_) = done
-    await _stop(tasks)  # cancelling the finished winner does nothing
     return winner.result()
 
 
@@ -25,7 +27,7 @@ async def deploy_all(jobs: list[Callable[[], Awaitable[str]]]) -> list[str]:
     try:
         for finished in asyncio.as_completed(tasks):
             await finished
-    except Exception:
+    except BaseException:  # a failure, or this call cancelled
         await _stop(tasks)
         raise
     return [await task for task in tasks]
@@ -39,9 +41,10 @@ async def poll_services(
         await asyncio.wait_for(asyncio.wait(tasks), timeout)
     except TimeoutError:
         pass
-    late = [task for task in tasks if not task.done()]
-    if late:
-        await _stop(late)
+    finally:
+        late = [task for task in tasks if not task.done()]
+        if late:
+            await _stop(late)
     answers = {}
     for task, name in tasks.items():
         if task not in late and not task.exception():

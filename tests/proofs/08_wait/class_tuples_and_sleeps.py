@@ -1,5 +1,5 @@
-"""Exercise 08, right: a helper class, as_completed, a FIRST_COMPLETED loop, tuples, extra
-sleep(0)s.
+"""Exercise 08, right: a helper class, as_completed, a FIRST_COMPLETED loop, list(...) of
+generators, extra sleep(0)s, cleanup in the class's async context manager.
 """
 
 import asyncio
@@ -9,6 +9,12 @@ from collections.abc import Awaitable, Callable
 class _Race:
     def __init__(self, calls):
         self.tasks = [asyncio.create_task(call()) for call in calls]
+
+    async def __aenter__(self):
+        return self
+
+    async def __aexit__(self, *exc_info):
+        await self.stop(self.tasks)  # whatever happened: finished, failed or cancelled
 
     async def stop(self, tasks):
         tasks = [t for t in tasks if not t.done()]
@@ -20,34 +26,31 @@ class _Race:
 
 async def fastest_ip(services: list[Callable[[], Awaitable[str]]]) -> str:
     await asyncio.sleep(0)
-    race = _Race(services)
-    for first in asyncio.as_completed(race.tasks):
-        answer = await first
-        break
-    await race.stop(race.tasks)
+    async with _Race(services) as race:
+        for first in asyncio.as_completed(race.tasks):
+            answer = await first
+            break
     await asyncio.sleep(0)
     return answer
 
 
-async def deploy_all(jobs: list[Callable[[], Awaitable[str]]]) -> tuple[str, ...]:
-    race = _Race(jobs)
-    remaining = set(race.tasks)
-    while remaining:
-        done, remaining = await asyncio.wait(remaining, return_when=asyncio.FIRST_COMPLETED)
-        failed = [t for t in race.tasks if t in done and t.exception() is not None]
-        if failed:
-            await race.stop(remaining)
-            raise failed[0].exception()
-    return tuple(t.result() for t in race.tasks)
+async def deploy_all(jobs: list[Callable[[], Awaitable[str]]]) -> list[str]:
+    async with _Race(jobs) as race:
+        remaining = set(race.tasks)
+        while remaining:
+            done, remaining = await asyncio.wait(remaining, return_when=asyncio.FIRST_COMPLETED)
+            failed = [t for t in race.tasks if t in done and t.exception() is not None]
+            if failed:
+                raise failed[0].exception()
+    return list(t.result() for t in race.tasks)
 
 
 async def poll_services(
     services: dict[str, Callable[[], Awaitable[str]]], timeout: float
-) -> tuple[dict[str, str], tuple[str, ...]]:
+) -> tuple[dict[str, str], list[str]]:
     names = list(services)
-    race = _Race(services.values())
-    done, pending = await asyncio.wait(set(race.tasks), timeout=timeout)
-    await race.stop(pending)
+    async with _Race(services.values()) as race:
+        done, pending = await asyncio.wait(set(race.tasks), timeout=timeout)
     by_task = dict(zip(race.tasks, names, strict=True))
     answers = {by_task[t]: t.result() for t in done if not t.exception()}
-    return answers, tuple(sorted(by_task[t] for t in pending))
+    return answers, list(sorted(by_task[t] for t in pending))

@@ -3,16 +3,24 @@ needed.
 """
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+
+
+async def _cancel_and_wait(tasks: Iterable[asyncio.Task]) -> None:
+    """Cancel the tasks still running and wait until their cleanup has run."""
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:  # asyncio.wait() refuses an empty set
+        await asyncio.wait(pending)
 
 
 async def fastest_ip(services: list[Callable[[], Awaitable[str]]]) -> str:
     tasks = [asyncio.create_task(service()) for service in services]
-    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending)
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:  # the losers, or everything if this call itself is cancelled
+        await _cancel_and_wait(tasks)
     return done.pop().result()
 
 
@@ -33,11 +41,10 @@ async def poll_services(
     services: dict[str, Callable[[], Awaitable[str]]], timeout: float
 ) -> tuple[dict[str, str], list[str]]:
     tasks = {name: asyncio.create_task(ask()) for name, ask in services.items()}
-    done, pending = await asyncio.wait(tasks.values(), timeout=timeout)
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending)
+    try:
+        done, pending = await asyncio.wait(tasks.values(), timeout=timeout)
+    finally:
+        await _cancel_and_wait(tasks.values())
     answers = {
         name: task.result()
         for name, task in tasks.items()

@@ -16,10 +16,12 @@ async def fastest_ip(services: list[Callable[[], Awaitable[str]]]) -> str:
         first.set()
 
     tasks = [asyncio.create_task(ask(s)) for s in services]
-    await first.wait()
-    for t in tasks:
-        t.cancel()
-    await asyncio.wait(tasks)
+    try:
+        await first.wait()
+    finally:
+        for t in tasks:
+            t.cancel()
+        await asyncio.wait(tasks)
     return answers[0]
 
 

@@ -19,11 +19,13 @@ async def fastest_ip(services: list[Callable[[], Awaitable[str]]]) -> str:
         task = asyncio.create_task(service())
         task.add_done_callback(on_done)
         tasks.append(task)
-    answer = await winner
-    losers = [t for t in tasks if not t.done()]
-    for t in losers:
-        t.cancel()
-    await asyncio.gather(*losers, return_exceptions=True)
+    try:
+        answer = await winner
+    finally:
+        losers = [t for t in tasks if not t.done()]
+        for t in losers:
+            t.cancel()
+        await asyncio.gather(*losers, return_exceptions=True)
     return answer
 
 
@@ -31,6 +33,9 @@ async def deploy_all(jobs: list[Callable[[], Awaitable[str]]]) -> list[str]:
     tasks = [asyncio.create_task(job()) for job in jobs]
     try:
         return await asyncio.gather(*tasks)
+    except asyncio.CancelledError:  # this call was cancelled: gather cancelled the jobs
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
     except Exception:
         for t in tasks:
             t.cancel()
@@ -47,6 +52,11 @@ async def poll_services(
             await asyncio.wait(tasks.values())
     except TimeoutError:
         pass
+    except asyncio.CancelledError:
+        for t in tasks.values():
+            t.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
+        raise
     late = sorted(name for name, t in tasks.items() if not t.done())
     for name in late:
         tasks[name].cancel()

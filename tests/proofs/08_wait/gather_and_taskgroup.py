@@ -6,12 +6,14 @@ import asyncio
 
 async def fastest_ip(services):
     tasks = [asyncio.ensure_future(service()) for service in services]
-    for first in asyncio.as_completed(tasks):
-        ip = await first
-        break
-    for task in tasks:
-        task.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    try:
+        for first in asyncio.as_completed(tasks):
+            ip = await first
+            break
+    finally:  # also when this call is cancelled
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     return ip
 
 

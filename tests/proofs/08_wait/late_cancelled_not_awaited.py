@@ -1,26 +1,35 @@
 """Exercise 08, wrong: cancels the late services but returns before their cleanup has run."""
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
+
+
+async def _cancel_and_wait(tasks: Iterable[asyncio.Task]) -> None:
+    """Cancel the tasks still running and wait until their cleanup has run."""
+    pending = [task for task in tasks if not task.done()]
+    for task in pending:
+        task.cancel()
+    if pending:  # asyncio.wait() refuses an empty set
+        await asyncio.wait(pending)
 
 
 async def fastest_ip(services: list[Callable[[], Awaitable[str]]]) -> str:
     tasks = [asyncio.create_task(service()) for service in services]
-    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending)
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:  # the losers, or everything if this call itself is cancelled
+        await _cancel_and_wait(tasks)
     return done.pop().result()
 
 
 async def deploy_all(jobs: list[Callable[[], Awaitable[str]]]) -> list[str]:
+    if not jobs:
+        return []
     tasks = [asyncio.create_task(job()) for job in jobs]
-    done, pending = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-    for task in pending:
-        task.cancel()
-    if pending:
-        await asyncio.wait(pending)
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        await _cancel_and_wait(tasks)
     for task in tasks:
         if task in done and task.exception() is not None:
             raise task.exception()

@@ -3,7 +3,6 @@ when awaited); extra sleep(0) in the spinner.
 """
 
 import asyncio
-import contextlib
 import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
@@ -39,8 +38,12 @@ async def run_with_spinner(
         return await pending
     finally:
         spinning.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await spinning
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():
+                raise  # we were cancelled too (during the job or while waiting): pass it on
 
 
 async def cancel_and_wait(task: "asyncio.Task[Any]") -> bool:

@@ -1,7 +1,6 @@
 """Exercise 10, wrong: loops over FRAMES once, so the spinner stops by itself after four frames."""
 
 import asyncio
-import contextlib
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
 
@@ -32,8 +31,12 @@ async def run_with_spinner(
         return await job()
     finally:
         spinning.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await spinning
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():
+                raise  # we were cancelled too (during the job or while waiting): pass it on
 
 
 async def cancel_and_wait(task: "asyncio.Task[Any]") -> bool:

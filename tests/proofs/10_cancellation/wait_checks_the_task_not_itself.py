@@ -1,7 +1,6 @@
 """Exercise 10, a wrong answer kept for the kit's own tests."""
 
 import asyncio
-import contextlib
 import itertools
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol, TypeVar
@@ -33,8 +32,12 @@ async def run_with_spinner(
         return await job()
     finally:
         spinning.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
+        try:
             await spinning
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():
+                raise  # we were cancelled too (during the job or while waiting): pass it on
 
 
 async def cancel_and_wait(task: "asyncio.Task[Any]") -> bool:

@@ -5,9 +5,23 @@ import subprocess
 from collections.abc import Callable, Sequence
 
 
+async def _stop(proc: asyncio.subprocess.Process) -> None:
+    """Kill a child that is still running and collect its exit (when we are cancelled)."""
+    if proc.returncode is None:
+        try:
+            proc.kill()
+        except ProcessLookupError:
+            pass  # it exited a moment ago
+        await asyncio.shield(proc.wait())
+
+
 async def run(args: Sequence[str]) -> tuple[int, str]:
     proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
-    out, _ = await proc.communicate()
+    try:
+        out, _ = await proc.communicate()
+    except asyncio.CancelledError:
+        await _stop(proc)
+        raise
     return proc.returncode, out.decode()
 
 
@@ -17,9 +31,13 @@ async def run_all(commands: Sequence[Sequence[str]]) -> list[tuple[int, str]]:
 
 async def stream_lines(args: Sequence[str], on_line: Callable[[str], None]) -> int:
     proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
-    async for raw in proc.stdout:
-        on_line(raw.decode().removesuffix("\n"))
-    return await proc.wait()
+    try:
+        async for raw in proc.stdout:
+            on_line(raw.decode().removesuffix("\n"))
+        return await proc.wait()
+    except asyncio.CancelledError:
+        await _stop(proc)
+        raise
 
 
 async def run_with_timeout(args: Sequence[str], timeout: float) -> int:

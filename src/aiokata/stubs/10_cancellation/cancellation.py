@@ -23,7 +23,10 @@ async def spinner(terminal: Terminal, interval: float = 0.1) -> None:
     `terminal.show("/")` `interval` seconds later, then "-", then "\\", then "|" again...
     When the spinner stops, however it stops (cancelled, or terminal.show() raised), call
     `terminal.clear()` exactly once and let the CancelledError (or the error) propagate:
-    a cancelled spinner task must end cancelled.
+    a cancelled spinner task must end cancelled. Call it yourself as the spinner stops, not
+    scheduled for later: the line is clear by the time the task has ended.
+    Every spinner starts at "|", however many ran before it, and `interval` may be anything
+    from 0 (a new frame each time the loop comes round) to hours.
     """
     raise NotImplementedError(
         "loop over the frames with terminal.show() and asyncio.sleep(interval), "
@@ -39,7 +42,9 @@ async def run_with_spinner(
     `spin()` never returns by itself. Once the job is over (returned, raised, or this
     coroutine was cancelled), cancel the spinner task and wait until it has ended, then
     return the job's result or let its exception (or the cancellation) propagate. The
-    spinner's own CancelledError must not reach the caller.
+    spinner's own CancelledError must not reach the caller. Call `job()` and `spin()` once
+    each, wait for the job however long it takes, and return its result exactly as it is
+    (0, None or "" included).
     """
     raise NotImplementedError(
         "create a task for spin(), await job(), and in a finally cancel the task and await it"
@@ -50,11 +55,11 @@ async def cancel_and_wait(task: "asyncio.Task[Any]") -> bool:
     """Task 3. Cancel `task`, wait until it has really ended, say whether it ended cancelled.
 
     Return True if the task ended cancelled, False if it ended some other way (it had
-    already finished, or it caught the CancelledError and returned). Wait for its cleanup
-    however long that takes. Do not raise the task's CancelledError to the caller, but do
-    raise any other exception the task ended with, even if it had already failed before you
-    were called. If the caller cancels cancel_and_wait() itself while it waits, it must end
-    cancelled too.
+    already finished, or it caught the CancelledError and returned): a bool. Cancel it once,
+    then wait for its cleanup however long that takes. Do not raise the task's
+    CancelledError to the caller, but do raise any other exception the task ended with, even
+    if it had already failed before you were called. If the caller cancels cancel_and_wait()
+    itself while it waits, it must end cancelled too.
     """
     raise NotImplementedError(
         "task.cancel(), then await the task, catching only the CancelledError meant for it"

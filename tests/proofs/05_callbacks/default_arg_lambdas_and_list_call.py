@@ -1,5 +1,6 @@
 """Exercise 05, a correct answer written differently: partial(**kwargs), lambdas binding the
-text as a default argument, a tuple of handles, a beat time stepped by adding the period."""
+text as a default argument, list() of a generator expression, a beat time stepped by adding
+the period."""
 
 import asyncio
 import functools
@@ -13,10 +14,7 @@ def notify_soon(notify, user, *, urgent):
 
 def schedule_reminders(remind, reminders):
     loop = asyncio.get_running_loop()
-    handles = []
-    for text, delay in reminders:
-        handles.append(loop.call_later(delay, lambda t=text: remind(t)))
-    return tuple(handles)
+    return list(loop.call_later(delay, lambda t=text: remind(t)) for text, delay in reminders)
 
 
 def schedule_on_the_beat(beat, period, count):

@@ -1,0 +1,29 @@
+"""Exercise 03, wrong: keeps a page only when it is truthy, so an empty page vanishes."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+
+async def make_breakfast(
+    brew_coffee: Callable[[], Awaitable[str]],
+    toast_bread: Callable[[], Awaitable[str]],
+) -> tuple[str, str]:
+    coffee_task = asyncio.create_task(brew_coffee())
+    try:
+        toast = await toast_bread()
+        return await coffee_task, toast
+    finally:
+        coffee_task.cancel()  # does nothing once the coffee is ready; stops it if we are cancelled
+
+
+async def fetch_all(fetch: Callable[[str], Awaitable[str]], urls: list[str]) -> list[str]:
+    return list(await asyncio.gather(*(fetch(url) for url in urls)))
+
+
+async def fetch_report(
+    fetch: Callable[[str], Awaitable[str]], urls: list[str]
+) -> tuple[dict[str, str], dict[str, Exception]]:
+    results = await asyncio.gather(*(fetch(url) for url in urls), return_exceptions=True)
+    errors = {url: r for url, r in zip(urls, results, strict=True) if isinstance(r, Exception)}
+    pages = {url: r for url, r in zip(urls, results, strict=True) if r and url not in errors}
+    return pages, errors

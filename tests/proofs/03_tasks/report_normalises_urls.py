@@ -1,0 +1,37 @@
+"""Exercise 03, wrong (blind review): keys both dicts by url.strip().lower(), so URLs merge."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+
+async def make_breakfast(
+    brew_coffee: Callable[[], Awaitable[str]],
+    toast_bread: Callable[[], Awaitable[str]],
+) -> tuple[str, str]:
+    coffee_task = asyncio.create_task(brew_coffee())
+    try:
+        toast = await toast_bread()
+    except BaseException:
+        coffee_task.cancel()
+        raise
+    coffee = await coffee_task
+    return (coffee, toast)
+
+
+async def fetch_all(fetch: Callable[[str], Awaitable[str]], urls: list[str]) -> list[str]:
+    return list(await asyncio.gather(*(fetch(url) for url in urls)))
+
+
+async def fetch_report(
+    fetch: Callable[[str], Awaitable[str]], urls: list[str]
+) -> tuple[dict[str, str], dict[str, Exception]]:
+    results = await asyncio.gather(*(fetch(url) for url in urls), return_exceptions=True)
+    pages: dict[str, str] = {}
+    errors: dict[str, Exception] = {}
+    for url, result in zip(urls, results, strict=True):
+        key = url.strip().lower()
+        if isinstance(result, BaseException):
+            errors[key] = result
+        else:
+            pages[key] = result
+    return (pages, errors)

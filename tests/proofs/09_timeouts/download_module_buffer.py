@@ -1,0 +1,36 @@
+"""Exercise 09, wrong: collects chunks in a module-level list, emptied at each start."""
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+_received: list[bytes] = []
+
+
+async def price_or_fallback(
+    fetch_price: Callable[[], Awaitable[float]], fallback: float, limit: float = 2.0
+) -> float:
+    try:
+        return await asyncio.wait_for(fetch_price(), timeout=limit)
+    except TimeoutError:
+        return fallback
+
+
+async def download(
+    read_chunk: Callable[[], Awaitable[bytes]], budget: float, bonus: float
+) -> bytes:
+    _received.clear()
+    async with asyncio.timeout(budget) as deadline:
+        while chunk := await read_chunk():
+            _received.append(chunk)
+            deadline.reschedule(deadline.when() + bonus)
+    return b"".join(_received)
+
+
+async def save_order(
+    build: Callable[[], Awaitable[dict]],
+    commit: Callable[[dict], Awaitable[str]],
+    limit: float,
+) -> str:
+    async with asyncio.timeout(limit):
+        order = await build()
+        return await asyncio.shield(commit(order))

@@ -1,0 +1,51 @@
+"""Exercise 10, wrong: bounds the job with wait_for(job(), 300) 'so it cannot hang forever'."""
+
+import asyncio
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+
+FRAMES = "|/-\\"
+
+
+class Terminal(Protocol):
+    def show(self, frame: str) -> None: ...
+    def clear(self) -> None: ...
+
+
+async def spinner(terminal: Terminal, interval: float = 0.1) -> None:
+    try:
+        for frame in itertools.cycle(FRAMES):
+            terminal.show(frame)
+            await asyncio.sleep(interval)
+    finally:
+        terminal.clear()
+
+
+async def run_with_spinner(
+    job: Callable[[], Awaitable[T]], spin: Callable[[], Awaitable[None]]
+) -> T:
+    spinning = asyncio.create_task(spin())
+    try:
+        return await asyncio.wait_for(job(), 300)
+    finally:
+        spinning.cancel()
+        try:
+            await spinning
+        except asyncio.CancelledError:
+            me = asyncio.current_task()
+            if me is not None and me.cancelling():
+                raise  # we were cancelled too (during the job or while waiting): pass it on
+
+
+async def cancel_and_wait(task: "asyncio.Task[Any]") -> bool:
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        me = asyncio.current_task()
+        if me is not None and me.cancelling():
+            raise  # the cancellation was (also) meant for us: let it through
+    return task.cancelled()
