@@ -1704,7 +1704,9 @@ async def test_run_with_timeout_kills_a_child_that_ignores_sigterm(children):
 
 
 @pytest.mark.task(4)
+@pytest.mark.wall_limit(5)
 async def test_run_with_timeout_leaves_the_event_loop_free_while_it_waits(children):
+    # The timeout covers the child's own start too: 1.5 s leaves room on a loaded machine.
     go, ready, saw = children.file("go"), children.file("ready"), children.file("saw-go")
     body = f"""
     Path({str(ready)!r}).touch()
@@ -1717,16 +1719,16 @@ async def test_run_with_timeout_leaves_the_event_loop_free_while_it_waits(childr
     async with in_background(create_when(go, ready)):
         try:
             result = await finish_within(
-                1.5,
-                subprocesses.run_with_timeout(children.command(body), timeout=0.5),
-                "run_with_timeout(timeout=0.5) of a child that never ends had not returned "
-                "after 1.5 s.",
+                3.5,
+                subprocesses.run_with_timeout(children.command(body), timeout=1.5),
+                "run_with_timeout(timeout=1.5) of a child that never ends had not returned "
+                "after 3.5 s.",
             )
         except TimeoutError as exc:
             raised = exc
     if not saw.exists():
         pytest.fail(
-            "During the 0.5 s timeout the child waited for a file that the test creates from "
+            "During the 1.5 s timeout the child waited for a file that the test creates from "
             "another task on the event loop, and it never came: run_with_timeout() blocked "
             "the event loop while it waited. subprocess.run(..., timeout=...) and "
             "Popen.wait(timeout=...) wait without awaiting. Use "
@@ -1799,14 +1801,17 @@ async def test_run_with_timeout_returns_as_soon_as_the_child_exits(children):
 
 
 @pytest.mark.task(4)
-@pytest.mark.wall_limit(4)
+@pytest.mark.wall_limit(5)
 async def test_run_with_timeout_leaves_nothing_behind_after_it_returns(children):
     before = asyncio.all_tasks()
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    # 1.5 s: the child must start and exit within it even on a loaded machine.
     result = await finish_within(
-        1.5, subprocesses.run_with_timeout(children.command("sys.exit(2)"), timeout=0.4)
+        3, subprocesses.run_with_timeout(children.command("sys.exit(2)"), timeout=1.5)
     )
     checks.not_coroutine(result, "run_with_timeout()'s result")
-    checks.equal(result, 2, "run_with_timeout(timeout=0.4) of a child that exits with code 2")
+    checks.equal(result, 2, "run_with_timeout(timeout=1.5) of a child that exits with code 2")
     me = asyncio.current_task()
     left = [t for t in asyncio.all_tasks() - before if t is not me and not t.done()]
     if left:
@@ -1823,12 +1828,11 @@ async def test_run_with_timeout_leaves_nothing_behind_after_it_returns(children)
         )
     # Past the timeout: a timer (loop.call_later) left to kill the child would fire now, on
     # a child that is long gone, and fail.
-    loop = asyncio.get_running_loop()
     kit_handler = loop.get_exception_handler()
     late: list[dict] = []
     loop.set_exception_handler(lambda _, context: late.append(context))
     try:
-        await asyncio.sleep(0.6)
+        await asyncio.sleep(max(started + 1.7 - loop.time(), 0))
     finally:
         loop.set_exception_handler(kit_handler)
     if late:
