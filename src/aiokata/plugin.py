@@ -350,13 +350,15 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     own_repr = item.repr_failure
     own_py = item._repr_failure_py  # what pytest uses for errors in set-up and teardown
     verbose = item.config.get_verbosity() >= 2  # authors debugging a test: pytest's own report
+
+    def plain(excinfo: pytest.ExceptionInfo) -> str | None:
+        return messages.plain_failure(excinfo, findings.focus, None if verbose else item.path)
+
     item.repr_failure = lambda excinfo, **kw: (  # type: ignore[method-assign]
-        messages.plain_failure(excinfo, findings.focus, None if verbose else item.path)
-        or own_repr(excinfo, **kw)
+        plain(excinfo) or own_repr(excinfo, **kw)
     )
     item._repr_failure_py = lambda excinfo, *args, **kw: (  # type: ignore[method-assign]
-        messages.plain_failure(excinfo, findings.focus, None if verbose else item.path)
-        or own_py(excinfo, *args, **kw)
+        plain(excinfo) or own_py(excinfo, *args, **kw)
     )
     if not _isolated(item.config):
         with guards.guarded(findings):
