@@ -5,6 +5,7 @@ from __future__ import annotations
 import collections
 import errno
 import linecache
+import re
 import traceback
 from pathlib import Path
 
@@ -115,7 +116,14 @@ def plain_failure(
         )
     logged = _only_logged(excinfo.value)
     if logged:
-        what = "\n    ".join(dict.fromkeys(logged))  # the same warning twice is said once
+        # The same warning (told apart only by a number, e.g. a pid) is said once, counted.
+        kinds = collections.Counter(re.sub(r"\d+", "N", w) for w in logged)
+        first = {}
+        for w in logged:
+            first.setdefault(re.sub(r"\d+", "N", w), w)
+        what = "\n    ".join(
+            first[k] + (f" (and {n - 1} more like it)" if n > 1 else "") for k, n in kinds.items()
+        )
         lead = what if len(logged) == 1 else f"\n    {what}"
         return (
             f"Python could only log this problem, after your code ran: {lead}\n"
