@@ -117,12 +117,11 @@ def plain_failure(
     logged = _only_logged(excinfo.value)
     if logged:
         # The same warning (told apart only by a number, e.g. a pid) is said once, counted.
-        kinds = collections.Counter(re.sub(r"\d+", "N", w) for w in logged)
-        first = {}
-        for w in logged:
-            first.setdefault(re.sub(r"\d+", "N", w), w)
+        seen: dict[str, list] = {}  # the warning with its numbers masked: [first, count]
+        for warning in logged:
+            seen.setdefault(re.sub(r"\d+", "N", warning), [warning, 0])[1] += 1
         what = "\n    ".join(
-            first[k] + (f" (and {n - 1} more like it)" if n > 1 else "") for k, n in kinds.items()
+            first + (f" (and {n - 1} more like it)" if n > 1 else "") for first, n in seen.values()
         )
         lead = what if len(logged) == 1 else f"\n    {what}"
         return (
