@@ -244,3 +244,42 @@ def test_a_traceback_is_summed_up_by_its_exception_line():
     assert formats.headline(traceback) == "OSError: [Errno 27] File too large"
     plain = "Took 5 s; expected 3 s.\nStart it as a task."
     assert formats.headline(plain) == "Took 5 s; expected 3 s."
+
+
+def not_handed_in() -> SubmissionGrade:
+    """alice's 01 passes; her 03 was not handed in, so it was not run."""
+    sub = full_marks()
+    missing = "03_tasks/tasks.py is not in the submission, so this exercise was not graded"
+    sub.exercises[1] = ExerciseGrade(
+        name="03_tasks",
+        number=3,
+        title="Tasks and gather",
+        max_score=5,
+        status="fail",
+        tasks=[TaskGrade(id=i, title=f"title {i}", max_score=i + 1, status="fail") for i in (1, 2)],
+        notes=[missing],
+    )
+    sub.notes = ["not in the submission, so not graded (0 points): 03_tasks/tasks.py"]
+    return sub
+
+
+def test_an_exercise_not_run_is_said_once_in_the_table():
+    text = formats.render("table", [not_handed_in()])
+    assert text.count("03_tasks/tasks.py") == 1  # the note; no task or test lines for it
+    assert "task 1" not in text and "every task handed in passes" in text
+
+
+def test_an_exercise_not_run_fails_each_task_in_junit_and_gradescope_saying_why():
+    root = ET.fromstring(formats.render("junit", [not_handed_in()]))
+    suite = root.find("testsuite[@name='alice / 03_tasks']")
+    assert suite is not None
+    assert (suite.get("tests"), suite.get("failures"), suite.get("errors")) == ("2", "2", "0")
+    assert {f.get("message") for f in suite.iter("failure")} == {
+        not_handed_in().exercises[1].notes[0]
+    }
+    data = json.loads(formats.render("gradescope", [not_handed_in()]))
+    lost = [t for t in data["tests"] if t["number"].startswith("3.")]
+    assert [t["output"] for t in lost] == [not_handed_in().exercises[1].notes[0]] * 2
+    assert data["score"] == 1 and "03_tasks/tasks.py" in data["output"]
+    back = json.loads(formats.render("json", [not_handed_in()]))["submissions"][0]
+    assert SubmissionGrade.from_dict(back) == not_handed_in()

@@ -1,7 +1,8 @@
-"""The kit packaged for Gradescope and GitHub Classroom (`aiokata bundle`), and the scripts those
-services run, tried on fake service layouts with reference solutions as the submissions."""
+"""The kit packaged for grading services (`aiokata bundle`): Gradescope's zip and the scripts
+Gradescope runs, tried on a fake /autograder with reference solutions as the submissions; the
+GitHub Actions starter and the Classroom 50 folder, by what they hold (tests/test_courses.py
+runs them); and the refusal left where GitHub Classroom's bundle was."""
 
-import base64
 import json
 import os
 import shutil
@@ -20,7 +21,6 @@ from aiokata.grading import bundle
 KIT = Path(__file__).resolve().parents[1]
 EXERCISES = catalog.load_catalog(KIT)
 FIRST, SECOND = EXERCISES[0], EXERCISES[1]
-HELPER = Path("autograders/github-classroom/classroom.py")
 
 
 def solution(exercise: catalog.Exercise) -> Path:
@@ -194,110 +194,93 @@ def test_run_autograder_leaves_a_zero_score_saying_why_when_grading_fails(
     assert reason in results["output"]
 
 
-# --- GitHub Classroom ------------------------------------------------------------------------
+# --- GitHub Actions: the starter repository -------------------------------------------------
 
 
 @pytest.fixture(scope="module")
 def starter(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("classroom") / "starter"
-    bundle.build_classroom_starter(KIT, out, (FIRST.name, SECOND.name))
+    out = tmp_path_factory.mktemp("actions") / "starter"
+    bundle.build_starter(KIT, out, (FIRST.name, SECOND.name))
     return out
 
 
-def test_the_classroom_starter_has_the_kit_and_workflow_and_no_answers(starter):
-    assert not (starter / "solutions").exists()
-    assert not (starter / "tests").exists()
-    assert (starter / HELPER).is_file()
+def assert_no_answers(folder: Path) -> None:
+    assert not (folder / "solutions").exists()
+    assert not (folder / "tests").exists()
+    for path in folder.rglob("*"):
+        assert "__pycache__" not in path.parts and not path.name.endswith(".pyc"), path
+
+
+def test_the_actions_starter_has_the_kit_and_workflow_and_no_answers(starter):
+    assert_no_answers(starter)
     assert (
         stub(FIRST).read_bytes()
         == (starter / "exercises" / FIRST.name / FIRST.module_file).read_bytes()
     )
     assert 'testpaths = ["exercises"]' in (starter / "pyproject.toml").read_text()
-
-    workflow = (starter / ".github" / "workflows" / "classroom.yml").read_text()
-    # Classroom reads scores only from this workflow name and this single job.
-    assert "\nname: Autograding Tests\n" in workflow
-    assert "\n  run-autograding-tests:\n" in workflow
+    assert (starter / ".gitignore").is_file()
+    # Only the workflow is added: nothing of autograders/ is needed in a student's repository.
+    added = [p.relative_to(starter).as_posix() for p in (starter / ".github").rglob("*.*")]
+    assert added == [bundle.ACTIONS_WORKFLOW]
+    assert not (starter / "autograders").exists()
+    workflow = (starter / bundle.ACTIONS_WORKFLOW).read_text()
     assert f'AIOKATA_EXERCISES: "{FIRST.name} {SECOND.name}"' in workflow
-    assert f"python {HELPER.as_posix()}" not in workflow  # it runs the kit's copy:
-    assert f'python "$AIOKATA_KIT/{HELPER.as_posix()}" --kit "$AIOKATA_KIT" .' in workflow
-    assert "id: grade" in workflow
-    assert "uses: classroom-resources/autograding-grading-reporter@v1" in workflow
-    assert 'GRADE_RESULTS: "${{ steps.grade.outputs.result }}"' in workflow
-    assert "runners: grade" in workflow
-    assert 'python-version: "3.12"' in workflow
     assert "\t" not in workflow
 
-    try:
-        import yaml
-    except ImportError:
-        return
-    job = yaml.safe_load(workflow)["jobs"]["run-autograding-tests"]
-    ids = [step.get("id") for step in job["steps"]]
-    assert "grade" in ids
 
-
-def test_the_template_in_the_kit_grades_every_exercise_by_default():
-    template = (KIT / "autograders" / "github-classroom" / "aiokata.yml").read_text()
+def test_the_workflow_in_the_kit_grades_every_exercise_by_default():
+    template = (KIT / "autograders" / "github-actions" / "aiokata.yml").read_text()
     assert 'AIOKATA_EXERCISES: ""' in template
-    filled = bundle.classroom_workflow(template, ("03_tasks",))
+    filled = bundle.actions_workflow(template, ("03_tasks",))
     assert 'AIOKATA_EXERCISES: "03_tasks"' in filled
+    assert filled.replace('"03_tasks"', '""') == template
+    with pytest.raises(bundle.BundleError, match="no AIOKATA_EXERCISES line"):
+        bundle.actions_workflow("name: aiokata\n", ())
 
 
-def classroom_helper(starter: Path, work: Path, **env: str) -> tuple[dict, str]:
-    """Run the workflow's Grade step in `work`, a student's repository; (payload, summary)."""
-    output, summary = work.parent / "output.txt", work.parent / "summary.md"
-    settings = {
-        "GITHUB_OUTPUT": str(output),
-        "GITHUB_STEP_SUMMARY": str(summary),
-        "RUNNER_TEMP": str(work.parent),
-        **env,
-    }
-    done = subprocess.run(
-        [sys.executable, str(starter / HELPER), "--kit", str(starter), "."],
-        cwd=work,
-        env={**os.environ, **settings},
-        capture_output=True,
-        text=True,
-        timeout=120,
+# --- Classroom 50: the per-assignment folder -------------------------------------------------
+
+
+def test_the_classroom50_folder_has_the_autograder_its_settings_and_the_kit(tmp_path):
+    kit = kit_copy(tmp_path / "kit")
+    shutil.copyfile(solution(FIRST), kit / "exercises" / FIRST.name / FIRST.module_file)
+    out, template = tmp_path / "week1", tmp_path / "template"
+    settings = bundle.Classroom50Settings(exercises=(FIRST.name,), timeout=300, sandbox="off")
+
+    names, notes = bundle.build_classroom50_bundle(kit, out, settings, template)
+
+    assert sorted(p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()) == names
+    assert {n for n in names if "/" not in n} == {"autograder.py", "aiokata.env"}
+    assert all(n.startswith("kit/") for n in names if "/" in n)
+    assert (out / "autograder.py").stat().st_mode & stat.S_IXUSR
+    assert (out / "aiokata.env").read_text() == (
+        "# Read by autograder.py; an environment variable of the same name wins.\n"
+        f"AIOKATA_EXERCISES={FIRST.name}\nAIOKATA_TIMEOUT=300\nAIOKATA_MEMORY=2048\n"
+        "AIOKATA_SANDBOX=off\n"
     )
-    assert done.returncode == 0, done.stdout + done.stderr
-    (line,) = output.read_text().splitlines()
-    key, _, value = line.partition("=")
-    assert key == "result"
-    return json.loads(base64.b64decode(value)), summary.read_text(encoding="utf-8")
+    shipped = out / "kit" / "exercises" / FIRST.name / FIRST.module_file
+    assert shipped.read_bytes() == stub(FIRST).read_bytes()  # never the instructor's answers
+    assert any("not the untouched stub" in note for note in notes)
+    for folder in (out, out / "kit", template):
+        assert_no_answers(folder)
+    in_template = template / "exercises" / FIRST.name / FIRST.module_file
+    assert in_template.read_bytes() == stub(FIRST).read_bytes()
+    assert not (template / ".github").exists()  # Classroom 50 writes its own workflow there
 
 
-def test_the_classroom_grade_step_reports_each_task_with_its_points(starter, tmp_path):
-    repo = tmp_path / "repo"  # the student's clone: their work in exercises/
-    exercise = repo / "exercises" / FIRST.name
-    exercise.mkdir(parents=True)
-    shutil.copyfile(solution(FIRST), exercise / FIRST.module_file)
-
-    keys = f"{FIRST.number:02d} {SECOND.number:02d}"
-    payload, summary = classroom_helper(starter, repo, AIOKATA_EXERCISES=keys)
-
-    assert payload["version"] == 1
-    assert payload["status"] == "fail"  # the second exercise is not done
-    assert payload["max_score"] == FIRST.points + SECOND.points
-    assert len(payload["tests"]) == len(FIRST.tasks) + len(SECOND.tasks)
-    first, second = payload["tests"][: len(FIRST.tasks)], payload["tests"][len(FIRST.tasks) :]
-    assert [t["score"] for t in first] == [task.points for task in FIRST.tasks]
-    assert {t["status"] for t in first} == {"pass"}
-    assert {t["status"] for t in second} == {"fail"} and {t["score"] for t in second} == {0}
-    assert all(t["message"] for t in second)
-    assert f"{FIRST.points}/{FIRST.points + SECOND.points} points" in summary
-
-
-def test_the_classroom_grade_step_reports_an_error_when_grading_fails(starter, tmp_path):
-    repo = tmp_path / "repo"
-    repo.mkdir()
-
-    payload, _ = classroom_helper(starter, repo, AIOKATA_EXERCISES="99")
-
-    assert payload["status"] == "error"
-    (test,) = payload["tests"]
-    assert test["score"] == 0 and "no exercise '99'" in test["message"]
+def test_the_classroom50_folder_and_template_must_be_new_and_apart(tmp_path):
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "x").write_text("x")
+    for out, template, message in (
+        (tmp_path / "full", None, "not an empty folder"),
+        (tmp_path / "a", tmp_path / "full", "not an empty folder"),
+        (tmp_path / "b", tmp_path / "b" / "template", "two separate folders"),
+        (KIT / "autograders" / "week1", None, "inside the kit"),
+    ):
+        with pytest.raises(bundle.BundleError, match=message):
+            bundle.build_classroom50_bundle(KIT, out, template=template)
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+    assert not (KIT / "autograders" / "week1").exists()
 
 
 # --- the command -----------------------------------------------------------------------------
@@ -314,17 +297,51 @@ def test_the_bundle_command_writes_the_zip_and_refuses_unknown_exercises(tmp_pat
     done = runner.invoke(bundle.bundle, ["gradescope", "--kit", str(KIT), "-e", "99"])
     assert done.exit_code == 1 and "no exercise '99'" in done.output
 
-    starter = tmp_path / "starter"
-    done = runner.invoke(bundle.bundle, ["classroom", "--kit", str(KIT), "--out", str(starter)])
-    assert done.exit_code == 0, done.output
-    again = runner.invoke(bundle.bundle, ["classroom", "--kit", str(KIT), "--out", str(starter)])
-    assert again.exit_code == 1 and "not an empty folder" in again.output
-
     help_text = runner.invoke(bundle.bundle, ["--help"]).output
     assert "Examples:" in help_text and "aiokata bundle gradescope" in help_text
+    assert "actions" in help_text and "classroom50" in help_text
+    assert "classroom " not in help_text.replace("classroom50", "")
+
+
+@pytest.mark.parametrize("service", ["actions", "classroom50"])
+def test_the_folder_commands_write_once_and_refuse_a_folder_in_use(tmp_path, service):
+    runner = CliRunner()
+    out = tmp_path / service
+    args = [service, "--kit", str(KIT), "--out", str(out), "-e", "01"]
+    done = runner.invoke(bundle.bundle, args)
+    assert done.exit_code == 0, done.output
+    assert f"{FIRST.points} points in all" in done.output
+    written = bundle.ACTIONS_WORKFLOW if service == "actions" else "autograder.py"
+    assert (out / written).is_file()
+    again = runner.invoke(bundle.bundle, args)
+    assert again.exit_code == 1 and "not an empty folder" in again.output
+    missing = runner.invoke(bundle.bundle, [service, "--kit", str(KIT), "-e", "01"])
+    assert missing.exit_code == 2 and "--out" in missing.output
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["--out", "starter"], ["--out", "starter", "-e", "01", "--kit", "."], ["--help"]],
+)
+def test_the_classroom_bundle_says_github_classroom_is_gone_and_names_the_replacements(
+    tmp_path, args
+):
+    done = subprocess.run(
+        [sys.executable, "-m", "aiokata", "bundle", "classroom", *args],
+        cwd=tmp_path,  # not a kit: the refusal does not need one
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 1 and done.stdout == ""
+    (line,) = done.stderr.splitlines()
+    assert line.startswith("error: GitHub Classroom shut down on 2026-08-28")
+    assert "aiokata bundle actions" in line and "aiokata bundle classroom50" in line
+    assert not (tmp_path / "starter").exists()
 
 
 def test_the_service_scripts_are_executable_in_the_kit():
-    for name in ("setup.sh", "run_autograder"):
-        mode = (KIT / "autograders" / "gradescope" / name).stat().st_mode
-        assert mode & stat.S_IXUSR, f"autograders/gradescope/{name} is not executable"
+    for name in ("gradescope/setup.sh", "gradescope/run_autograder", "classroom50/autograder.py"):
+        mode = (KIT / "autograders" / name).stat().st_mode
+        assert mode & stat.S_IXUSR, f"autograders/{name} is not executable"
+    assert not (KIT / "autograders" / "github-classroom").exists()

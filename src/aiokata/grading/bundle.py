@@ -4,11 +4,16 @@
   (from autograders/gradescope/), the settings run_autograder reads (aiokata.env), and under
   kit/ what grading needs: pyproject.toml, conftest.py, README.md, src/ and, for each exercise,
   its metadata, lesson, untouched stub and tests.
-- `classroom`: a starter repository for GitHub Classroom: the same kit, the grading workflow as
-  .github/workflows/classroom.yml and its helper.
+- `actions`: a starter repository that grades itself on every push: the same kit, with the
+  GitHub Actions workflow of autograders/github-actions/ as .github/workflows/aiokata.yml.
+- `classroom50`: the folder Classroom 50 runs for an assignment (CLASSROOM/autograders/
+  ASSIGNMENT/ in its classroom50 repository): autograder.py from autograders/classroom50/, its
+  aiokata.env and the kit under kit/; with --template, also the assignment's starter repository.
+- `classroom`: GitHub Classroom shut down on 2026-08-28; the command only says so, naming the
+  two above.
 
-Neither ever holds solutions/, tests/ (its proofs contain correct answers), .git, state or
-caches: files are picked one by one from the kit, never copied as a tree with exceptions.
+None ever holds solutions/, tests/ (its proofs contain correct answers), .git, state or caches:
+files are picked one by one from the kit, never copied as a tree with exceptions.
 """
 
 from __future__ import annotations
@@ -25,13 +30,21 @@ from pathlib import Path
 import click
 
 from aiokata import catalog
+from aiokata.terminal import Problem, kit_exercises
 
 KIT_TOP_FILES = ("pyproject.toml", "conftest.py", "README.md")
 GRADESCOPE_SOURCE = Path("autograders") / "gradescope"
 GRADESCOPE_SCRIPTS = ("setup.sh", "run_autograder")
-CLASSROOM_SOURCE = Path("autograders") / "github-classroom"
-CLASSROOM_TEMPLATE = "aiokata.yml"
-CLASSROOM_WORKFLOW = ".github/workflows/classroom.yml"
+ACTIONS_SOURCE = Path("autograders") / "github-actions"
+ACTIONS_TEMPLATE = "aiokata.yml"
+ACTIONS_WORKFLOW = ".github/workflows/aiokata.yml"
+CLASSROOM50_SOURCE = Path("autograders") / "classroom50"
+CLASSROOM50_ENTRYPOINT = "autograder.py"
+GITHUB_CLASSROOM_GONE = (
+    "GitHub Classroom shut down on 2026-08-28, so there is nothing left to bundle for it; use "
+    "`aiokata bundle actions --out DIR` (a GitHub Actions workflow for any repository) or "
+    "`aiokata bundle classroom50 --out DIR` (Classroom 50); autograders/README.md explains both"
+)
 SETTINGS_FILE = "aiokata.env"
 KIT_FOLDER = "kit"
 # A fixed date makes the zip depend on the files alone (1980 is the earliest a zip can hold).
@@ -44,6 +57,19 @@ class BundleError(Exception):
     """The kit cannot be bundled; the message is one line for the user."""
 
 
+def _env_text(
+    reader: str, exercises: tuple[str, ...], timeout: float, memory: int, sandbox: str
+) -> str:
+    lines = [
+        f"# Read by {reader}; an environment variable of the same name wins.",
+        f"AIOKATA_EXERCISES={' '.join(exercises)}",
+        f"AIOKATA_TIMEOUT={timeout:.10g}",  # never 1e+06: run_autograder does arithmetic
+        f"AIOKATA_MEMORY={memory}",
+        f"AIOKATA_SANDBOX={sandbox}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
 @dataclass(frozen=True)
 class GradescopeSettings:
     """What run_autograder reads from aiokata.env (an environment variable wins over it)."""
@@ -54,14 +80,20 @@ class GradescopeSettings:
     sandbox: str = "auto"  # auto, on or off
 
     def env_text(self) -> str:
-        lines = [
-            "# Read by run_autograder; an environment variable of the same name wins.",
-            f"AIOKATA_EXERCISES={' '.join(self.exercises)}",
-            f"AIOKATA_TIMEOUT={self.timeout:.10g}",  # never 1e+06: the script does arithmetic
-            f"AIOKATA_MEMORY={self.memory}",
-            f"AIOKATA_SANDBOX={self.sandbox}",
-        ]
-        return "\n".join(lines) + "\n"
+        return _env_text("run_autograder", self.exercises, self.timeout, self.memory, self.sandbox)
+
+
+@dataclass(frozen=True)
+class Classroom50Settings:
+    """What autograders/classroom50/autograder.py reads from aiokata.env."""
+
+    exercises: tuple[str, ...] = ()  # exercise folder names; empty: every exercise
+    timeout: float = 480.0  # Classroom 50 stops the whole job (setup and install too) at 15 min
+    memory: int = 2048  # MiB of address space per process; hosted runners have 7 GB or more
+    sandbox: str = "auto"  # auto, on or off
+
+    def env_text(self) -> str:
+        return _env_text("autograder.py", self.exercises, self.timeout, self.memory, self.sandbox)
 
 
 @dataclass
@@ -168,40 +200,91 @@ def build_gradescope_bundle(
     return sorted(entries)
 
 
-def classroom_workflow(template: str, exercises: tuple[str, ...]) -> str:
+def actions_workflow(template: str, exercises: tuple[str, ...]) -> str:
     """The workflow template with the exercises to grade filled in."""
     line = re.compile(r'^(\s*AIOKATA_EXERCISES:\s*)"[^"\n]*"', re.MULTILINE)
     if not line.search(template):
-        raise BundleError(f"{CLASSROOM_TEMPLATE} has no AIOKATA_EXERCISES line to fill in")
+        raise BundleError(f"{ACTIONS_TEMPLATE} has no AIOKATA_EXERCISES line to fill in")
     return line.sub(lambda m: f'{m.group(1)}"{" ".join(exercises)}"', template, count=1)
 
 
-def build_classroom_starter(
-    kit: Path, out: Path, exercises: tuple[str, ...] = ()
-) -> tuple[list[str], list[str]]:
-    """Write a GitHub Classroom starter repository for `kit` into the new folder `out`.
-
-    Returns the paths written (relative to `out`, sorted) and notes for the user."""
-    kit = kit.resolve()
+def _new_folder(kit: Path, out: Path) -> Path:
     out = out.resolve()
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BundleError(f"{out} already exists and is not an empty folder")
     if out == kit or kit in out.parents:
         raise BundleError(f"{out} is inside the kit; choose a folder outside {kit}")
-    picked = kit_files(kit)
-    files: dict[str, bytes] = {n: p.read_bytes() for n, p in picked.files.items()}
-    if (kit / ".gitignore").is_file():
-        files[".gitignore"] = (kit / ".gitignore").read_bytes()
-    helper_folder = kit / CLASSROOM_SOURCE
-    template = _script(kit, CLASSROOM_SOURCE, CLASSROOM_TEMPLATE)
-    for path in _visible_files(helper_folder):
-        files[path.relative_to(kit).as_posix()] = path.read_bytes()
-    workflow = classroom_workflow(template.read_text(encoding="utf-8"), exercises)
-    files[CLASSROOM_WORKFLOW] = workflow.encode()
+    return out
+
+
+def _write_folder(out: Path, files: dict[str, bytes], executable: tuple[str, ...] = ()) -> None:
     for name, data in files.items():
         target = out / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
+        if name in executable:
+            target.chmod(0o755)
+
+
+def _starter_files(
+    kit: Path, picked: KitFiles, exercises: tuple[str, ...], workflow: bool
+) -> dict[str, bytes]:
+    files: dict[str, bytes] = {n: p.read_bytes() for n, p in picked.files.items()}
+    if (kit / ".gitignore").is_file():
+        files[".gitignore"] = (kit / ".gitignore").read_bytes()
+    if workflow:
+        template = _script(kit, ACTIONS_SOURCE, ACTIONS_TEMPLATE).read_text(encoding="utf-8")
+        files[ACTIONS_WORKFLOW] = actions_workflow(template, exercises).encode()
+    return files
+
+
+def build_starter(
+    kit: Path, out: Path, exercises: tuple[str, ...] = (), *, workflow: bool = True
+) -> tuple[list[str], list[str]]:
+    """Write a starter repository for `kit` into the new (or empty) folder `out`: the kit
+    without solutions/ or tests/ and, with `workflow`, the grading workflow of GitHub Actions.
+
+    Returns the paths written (relative to `out`, sorted) and notes for the user."""
+    kit = kit.resolve()
+    out = _new_folder(kit, out)
+    picked = kit_files(kit)
+    files = _starter_files(kit, picked, exercises, workflow)
+    _write_folder(out, files)
+    return sorted(files), picked.notes
+
+
+def build_classroom50_bundle(
+    kit: Path,
+    out: Path,
+    settings: Classroom50Settings | None = None,
+    template: Path | None = None,
+) -> tuple[list[str], list[str]]:
+    """Write Classroom 50's per-assignment autograder folder for `kit` into the new (or empty)
+    folder `out`: autograder.py, aiokata.env and the kit under kit/. With `template`, also write
+    the assignment's starter repository there (the kit without solutions/, tests/ or a workflow:
+    Classroom 50 adds its own).
+
+    Returns the paths written in `out` (relative, sorted) and notes for the user."""
+    kit = kit.resolve()
+    settings = settings or Classroom50Settings()
+    out = _new_folder(kit, out)
+    if template is not None:
+        template = _new_folder(kit, template)
+        if template == out or out in template.parents or template in out.parents:
+            raise BundleError("--out and --template must be two separate folders")
+    picked = kit_files(kit)
+    files = {
+        CLASSROOM50_ENTRYPOINT: _script(
+            kit, CLASSROOM50_SOURCE, CLASSROOM50_ENTRYPOINT
+        ).read_bytes(),
+        SETTINGS_FILE: settings.env_text().encode(),
+    }
+    for name, path in picked.files.items():
+        files[f"{KIT_FOLDER}/{name}"] = path.read_bytes()
+    starter = _starter_files(kit, picked, (), workflow=False) if template is not None else {}
+    _write_folder(out, files, executable=(CLASSROOM50_ENTRYPOINT,))
+    if template is not None:
+        _write_folder(template, starter)
     return sorted(files), picked.notes
 
 
@@ -209,9 +292,9 @@ def build_classroom_starter(
 
 
 def _chosen(kit: Path | None, keys: tuple[str, ...]) -> tuple[Path, list[catalog.Exercise]]:
-    from aiokata.cli import kit_exercises
-
-    return kit_exercises(kit, keys)
+    hint = "run `aiokata bundle` inside the kit (the folder you cloned, or below) or pass "
+    hint += "--kit PATH"
+    return kit_exercises(kit, keys, hint=hint)
 
 
 KIT_OPTION = click.option(
@@ -230,17 +313,18 @@ EXERCISE_OPTION = click.option(
 
 @click.group()
 def bundle() -> None:
-    """Package the kit for a grading service: Gradescope or GitHub Classroom.
+    """Package the kit for grading: Gradescope, GitHub Actions or Classroom 50.
 
     Only what grading needs goes in; never solutions/, tests/, .git or your own work in
     exercises/ (each exercise's untouched stub is used). autograders/README.md walks through
-    setting each service up.
+    setting each one up.
 
     \b
     Examples:
       aiokata bundle gradescope                      aiokata-gradescope.zip, every exercise
       aiokata bundle gradescope -e 01 -e 02 --out week1.zip
-      aiokata bundle classroom --out ../aiokata-starter
+      aiokata bundle actions --out ../aiokata-starter
+      aiokata bundle classroom50 --out ../c50/cs101/autograders/week1 -e 01 -e 02
     """
 
 
@@ -291,8 +375,6 @@ def gradescope(
       aiokata bundle gradescope -e 01 -e 02 -e 03 --out week1.zip
       aiokata bundle gradescope --timeout 900 --memory 1024 --sandbox off
     """
-    from aiokata.cli import Problem
-
     kit_path, chosen = _chosen(kit, keys)
     named = tuple(e.name for e in chosen) if keys else ()  # none named: every exercise
     settings = GradescopeSettings(exercises=named, timeout=timeout, memory=memory, sandbox=sandbox)
@@ -315,37 +397,128 @@ def gradescope(
     click.echo("Upload it under Configure Autograder; autograders/README.md has the steps.")
 
 
-@bundle.command()
-@click.option(
+OUT_FOLDER = click.option(
     "--out",
     type=click.Path(path_type=Path, file_okay=False),
     required=True,
-    help="a new (or empty) folder for the starter repository",
+    help="a new (or empty) folder to write",
 )
+
+
+def _notes(notes: list[str]) -> None:
+    for note in notes:
+        click.echo(f"note: {note}", err=True)
+
+
+@bundle.command()
+@OUT_FOLDER
 @EXERCISE_OPTION
 @KIT_OPTION
-def classroom(out: Path, keys: tuple[str, ...], kit: Path | None) -> None:
-    """Write a GitHub Classroom starter repository: the kit and its grading workflow.
+def actions(out: Path, keys: tuple[str, ...], kit: Path | None) -> None:
+    """Write a starter repository that grades every push with GitHub Actions.
 
-    The folder gets the kit without solutions/ or tests/, with the workflow as
-    .github/workflows/classroom.yml. Push it as the assignment's template repository.
+    The folder gets the kit without solutions/ or tests/, and the grading workflow as
+    .github/workflows/aiokata.yml: on each push it runs `aiokata grade`, writes a table of
+    every task to the run's summary, uploads the grades (JSON and JUnit) and fails the check
+    until every task passes. Push it as the course's template repository; each student's copy
+    then grades itself. No other service is involved.
 
     \b
     Examples:
-      aiokata bundle classroom --out ../aiokata-starter
-      aiokata bundle classroom --out ../week1 -e 01 -e 02
+      aiokata bundle actions --out ../aiokata-starter
+      aiokata bundle actions --out ../week1 -e 01 -e 02
     """
-    from aiokata.cli import Problem
-
     kit_path, chosen = _chosen(kit, keys)
     named = tuple(e.name for e in chosen) if keys else ()
     try:
-        names, notes = build_classroom_starter(kit_path, out, named)
+        names, notes = build_starter(kit_path, out, named)
     except BundleError as exc:
         raise Problem(str(exc)) from None
-    for note in notes:
-        click.echo(f"note: {note}", err=True)
-    click.echo(f"wrote {out}: {len(names)} files, with {CLASSROOM_WORKFLOW}")
-    if keys:
-        click.echo(f"the workflow grades {' '.join(named)}")
+    _notes(notes)
+    graded = " ".join(named) or "every exercise"
+    points = sum(e.points for e in chosen)
+    click.echo(f"wrote {out}: {len(names)} files, with {ACTIONS_WORKFLOW}")
+    click.echo(f"the workflow grades {graded}, {points} points in all")
     click.echo("Make it a git repository, push it, and mark it as a template repository.")
+
+
+@bundle.command()
+@OUT_FOLDER
+@EXERCISE_OPTION
+@click.option(
+    "--template",
+    type=click.Path(path_type=Path, file_okay=False),
+    help="also write the assignment's starter repository in this new (or empty) folder",
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=5),
+    default=Classroom50Settings.timeout,
+    show_default=True,
+    help="seconds to grade one submission; Classroom 50 stops the whole job at 15 minutes",
+)
+@click.option(
+    "--memory",
+    type=click.IntRange(min=256),
+    default=Classroom50Settings.memory,
+    show_default=True,
+    help="MiB of address space per process of the submission",
+)
+@click.option(
+    "--sandbox",
+    type=click.Choice(["auto", "on", "off"]),
+    default="auto",
+    show_default=True,
+    help="bwrap: when the runner allows it (auto), always (on: else an error), never",
+)
+@KIT_OPTION
+def classroom50(
+    out: Path,
+    keys: tuple[str, ...],
+    template: Path | None,
+    timeout: float,
+    memory: int,
+    sandbox: str,
+    kit: Path | None,
+) -> None:
+    """Write the autograder folder of a Classroom 50 assignment.
+
+    The folder holds autograder.py (which Classroom 50 runs on each submission: it grades with
+    `aiokata grade` and writes the result.json Classroom 50 reads, a test per task), its
+    settings (aiokata.env) and the kit under kit/. Put it in your classroom50 repository as
+    CLASSROOM/autograders/ASSIGNMENT/. --template DIR also writes the assignment's starter
+    repository (the kit without solutions/ or tests/) to push as its template.
+
+    \b
+    Examples:
+      aiokata bundle classroom50 --out ../classroom50/cs101/autograders/week1 -e 01 -e 02
+      aiokata bundle classroom50 --out ag --template ../aiokata-template
+    """
+    kit_path, chosen = _chosen(kit, keys)
+    named = tuple(e.name for e in chosen) if keys else ()
+    settings = Classroom50Settings(named, timeout=timeout, memory=memory, sandbox=sandbox)
+    try:
+        names, notes = build_classroom50_bundle(kit_path, out, settings, template)
+    except BundleError as exc:
+        raise Problem(str(exc)) from None
+    _notes(notes)
+    graded = " ".join(named) or "every exercise"
+    points = sum(e.points for e in chosen)
+    click.echo(f"wrote {out}: {len(names)} files; grades {graded}, {points} points in all")
+    if template is not None:
+        click.echo(f"wrote the starter repository in {template}")
+    click.echo(
+        "Copy it to CLASSROOM/autograders/ASSIGNMENT/ in your classroom50 repository; "
+        "autograders/README.md has the steps."
+    )
+
+
+@bundle.command(
+    hidden=True,
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True},
+    add_help_option=False,
+)
+@click.argument("anything", nargs=-1, type=click.UNPROCESSED)
+def classroom(anything: tuple[str, ...]) -> None:
+    """GitHub Classroom shut down; this only says what replaces it."""
+    raise Problem(GITHUB_CLASSROOM_GONE)

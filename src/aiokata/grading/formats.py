@@ -1,8 +1,10 @@
-"""How `aiokata grade` writes its results: a terminal table, JSON, CSV, JUnit XML or Gradescope.
+"""How `aiokata grade` writes its results: a terminal table, JSON, CSV, JUnit XML, Gradescope's
+results.json or Markdown (a GitHub job summary, a Classroom 50 release body).
 
 Everything a learner wrote (test output, failure messages, even folder names) is untrusted text:
-it goes through `clean` before it reaches a terminal, an XML document or a Gradescope page, and
-into rich only as `Text`, never as markup.
+it goes through `clean` before it reaches a terminal, an XML document or a Gradescope page, into
+rich only as `Text`, never as markup, and into Markdown only through `md_text`, which escapes
+every piece of Markdown syntax in it.
 """
 
 from __future__ import annotations
@@ -21,11 +23,12 @@ from rich.text import Text
 from aiokata.grading.model import ExerciseGrade, SubmissionGrade, TaskGrade, TestGrade, report
 from aiokata.results import truncate
 
-FORMATS = ("table", "json", "csv", "junit", "gradescope")
+FORMATS = ("table", "json", "csv", "junit", "gradescope", "markdown")
 TABLE_WIDTH = 120  # of `render("table", ...)`, the table written to a file
 GRADESCOPE_TEST_OUTPUT = 7800  # characters per Gradescope test; their page stays readable
 GRADESCOPE_MESSAGE = 1200  # of each test's message there, so one failure leaves room for more
 GRADESCOPE_PRINTED = 400  # of each test's printed output there
+MARKDOWN_MESSAGE = 300  # characters of the first failure's message in a Markdown table cell
 # Short enough that eighteen exercise columns fit a 120-column terminal; explained in a legend.
 TROUBLE = {"timeout": "t/o", "error": "err"}
 LEGEND = "t/o: a test ran out of time   err: a test errored outside its checks or never reported"
@@ -76,6 +79,7 @@ def render(fmt: str, submissions: list[SubmissionGrade]) -> str:
         "csv": _csv,
         "junit": _junit,
         "gradescope": _gradescope,
+        "markdown": _markdown,
     }
     if fmt not in writers:
         raise FormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -128,13 +132,18 @@ def print_table(console: Console, submissions: list[SubmissionGrade], *, detail:
 
 
 def _print_detail(console: Console, submission: SubmissionGrade, *, named: bool) -> None:
+    # An exercise that was not run (its file not handed in) is said once, in the notes above.
+    graded = [e for e in submission.exercises if not e.not_run]
+    if not graded:
+        return
     console.print()
     if named:
         total = f"  {submission.score}/{submission.max_score}"
         console.print(Text.assemble((clean(submission.name), "bold"), total))
-    lost = [e for e in submission.exercises if e.status != "pass" or e.score < e.max_score]
+    lost = [e for e in graded if e.status != "pass" or e.score < e.max_score]
     if not lost:
-        console.print(Text("every task passes", style="green"))
+        every = "every task" if len(graded) == len(submission.exercises) else "every task handed in"
+        console.print(Text(f"{every} passes", style="green"))
         return
     for exercise in lost:
         heading = f"{exercise.number:02d} {exercise.title}"
@@ -154,7 +163,7 @@ def _print_detail(console: Console, submission: SubmissionGrade, *, named: bool)
                 line = Text.assemble("    ", ("✗ ", "red"), clean(test.name))
                 line.append(f" ({test.status})" if test.status != "fail" else "", style="dim")
                 line.append(f": {why}")
-                console.print(line, overflow="fold")
+                console.print(line)  # wrapped on a terminal; whole on a soft-wrapping console
 
 
 def _table_text(submissions: list[SubmissionGrade]) -> str:
@@ -220,9 +229,15 @@ def _testcase(parent: ET.Element, classname: str, test: TestGrade) -> None:
         ET.SubElement(case, "system-out").text = clean(test.output)
 
 
-def _missing_tests(parent: ET.Element, classname: str, task: TaskGrade) -> None:
+def _missing_tests(
+    parent: ET.Element, classname: str, exercise: ExerciseGrade, task: TaskGrade
+) -> None:
     # A task that reported no test at all is lost points, not an empty (green) suite.
     case = ET.SubElement(parent, "testcase", classname=classname, name=f"task{task.id}", time="0")
+    if exercise.not_run:  # its file was not handed in: a failure, saying so
+        message = clean(" ".join(exercise.notes))
+        ET.SubElement(case, "failure", message=message).text = message
+        return
     message = "no test results for this task"
     ET.SubElement(case, "error", type=task.status, message=message).text = message
 
@@ -240,15 +255,16 @@ def _junit(submissions: list[SubmissionGrade]) -> str:
                 ("score", exercise.score),
                 ("max_score", exercise.max_score),
                 ("status", exercise.status),
+                *(("note", clean(note)) for note in exercise.notes),
             ):
                 ET.SubElement(properties, "property", name=key, value=str(value))
             counts = {"tests": 0, "failures": 0, "errors": 0, "time": 0.0}
             for task in exercise.tasks:
                 classname = f"{who}.{exercise.name}.task{task.id}"
                 if not task.tests:
-                    _missing_tests(suite, classname, task)
+                    _missing_tests(suite, classname, exercise, task)
                     counts["tests"] += 1
-                    counts["errors"] += 1
+                    counts["failures" if exercise.not_run else "errors"] += 1
                 for test in task.tests:
                     _testcase(suite, classname, test)
                     counts["tests"] += 1
@@ -273,8 +289,10 @@ def _junit(submissions: list[SubmissionGrade]) -> str:
 # --- gradescope ----------------------------------------------------------------------------
 
 
-def _gradescope_output(task: TaskGrade) -> str:
+def _gradescope_output(exercise: ExerciseGrade, task: TaskGrade) -> str:
     if not task.tests:
+        if exercise.notes:  # not run: the file was not handed in
+            return "\n".join(clean(note) for note in exercise.notes)
         return f"no test results for this task ({task.status})"
     parts = []
     for test in task.tests:
@@ -311,7 +329,7 @@ def _gradescope(submissions: list[SubmissionGrade]) -> str:
                     "max_score": task.max_score,
                     # Gradescope colours a test by status when given, not by its score.
                     "status": "passed" if task.status == "pass" else "failed",
-                    "output": _gradescope_output(task),
+                    "output": _gradescope_output(exercise, task),
                 }
             )
     results = {
@@ -325,3 +343,64 @@ def _gradescope(submissions: list[SubmissionGrade]) -> str:
         "tests": tests,
     }
     return json.dumps(results, indent=2, sort_keys=True) + "\n"
+
+
+# --- markdown ------------------------------------------------------------------------------
+
+MARKS = {"pass": "✅ pass", "fail": "❌ fail", "error": "💥 error", "timeout": "⏱️ timeout"}
+# md_text's output only ever sits inside a line (a table cell, a heading, a list item), so only
+# inline syntax needs escaping: emphasis, code spans, links and images, HTML and entities, table
+# pipes, strikethrough and GitHub's $math$.
+_MD_PUNCTUATION = re.compile(r"([\\`*_\[\]<>|~&!$])")
+WORD_JOINER = "\u2060"  # after an @: "@name" in a release body would notify a GitHub user
+
+
+def md_text(text: str, limit: int | None = None) -> str:
+    """`text` as literal Markdown on one line: safe in a table cell, a heading or a list."""
+    line = " ".join(clean(text).split())
+    if limit is not None and len(line) > limit:
+        line = line[: limit - 1].rstrip() + "…"
+    return _MD_PUNCTUATION.sub(r"\\\1", line).replace("@", "@" + WORD_JOINER)
+
+
+def first_failure(exercise: ExerciseGrade, task: TaskGrade) -> str:
+    """Why `task` lost its points, in one line: its first failing test and what went wrong."""
+    if task.status == "pass":
+        return ""
+    if exercise.not_run:
+        return "not handed in"
+    for test in task.tests:
+        if test.status != "pass":
+            why = headline(test.message) or test.status
+            return f"{test.name}: {why}"
+    return "no test results for this task"
+
+
+def _markdown_exercise(exercise: ExerciseGrade) -> list[str]:
+    heading = f"{exercise.number:02d} {exercise.title}"
+    lines = [f"### {md_text(heading)}: {exercise.score}/{exercise.max_score}", ""]
+    if exercise.not_run:
+        lines += [md_text(" ".join(exercise.notes)), ""]
+    lines += ["| task | points | result | first failure |", "|---|---|---|---|"]
+    for task in exercise.tasks:
+        why = md_text(first_failure(exercise, task), MARKDOWN_MESSAGE)
+        label = md_text(f"{task.id}. {task.title}")
+        result = MARKS.get(task.status, md_text(task.status))
+        lines.append(f"| {label} | {task.score}/{task.max_score} | {result} | {why} |")
+    return [*lines, ""]
+
+
+def _markdown(submissions: list[SubmissionGrade]) -> str:
+    """A section per submission: its total, its notes, then a table per exercise with a row
+    per task (points, result, the first failure's message). With one submission (a CI run, a
+    release body) the heading is just the total."""
+    lines: list[str] = []
+    for submission in submissions:
+        total = f"{submission.score}/{submission.max_score} points"
+        who = md_text(submission.name) if len(submissions) > 1 else "aiokata"
+        lines += [f"## {who}: {total}", ""]
+        if submission.notes:
+            lines += [*(f"- {md_text(note)}" for note in submission.notes), ""]
+        for exercise in submission.exercises:
+            lines += _markdown_exercise(exercise)
+    return "\n".join(lines)

@@ -69,6 +69,25 @@ class ExerciseGrade:
     score: int = 0
     status: str = "pass"
     tasks: list[TaskGrade] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # about this exercise: why it was not run
+
+    @classmethod
+    def not_handed_in(cls, exercise: catalog.Exercise, why: str) -> ExerciseGrade:
+        """An exercise whose file is missing (or is no plain file): none of its tests ran, and
+        every task fails with 0 points; the note says why."""
+        tasks = [
+            TaskGrade(id=t.id, title=t.title, max_score=t.points, status="fail")
+            for t in exercise.tasks
+        ]
+        return cls(
+            name=exercise.name,
+            number=exercise.number,
+            title=exercise.title,
+            max_score=exercise.points,
+            status="fail",
+            tasks=tasks,
+            notes=[why],
+        )
 
     @classmethod
     def build(cls, exercise: catalog.Exercise, tests: list[TestGrade]) -> ExerciseGrade:
@@ -98,6 +117,11 @@ class ExerciseGrade:
 
     def tests(self) -> list[TestGrade]:
         return [test for task in self.tasks for test in task.tests]
+
+    @property
+    def not_run(self) -> bool:
+        """Not graded at all (its file was not handed in): the notes say why."""
+        return bool(self.notes) and not self.tests()
 
 
 @dataclass

@@ -39,6 +39,7 @@ MAX_FILE_BYTES = 1 << 20  # a learner's exercise file larger than this is not gr
 STDERR_KEPT = 4000
 RESTARTS_PER_EXERCISE = 10
 SAFETY_MARGIN = 30.0  # seconds past the limit before the grader kills the supervisor itself
+RESULTS_FOLDER = ".aiokata-grades"  # in the kit, unless `aiokata grade --results` says where
 
 
 @dataclass(frozen=True)
@@ -101,14 +102,23 @@ def kit_digest(kit: Path) -> str:
 
 
 def submission_name(path: Path) -> str:
-    return targets.display(path).rstrip("/") or str(path)
+    """The folder as the instructor gave it (absolute if they gave it so), never rewritten
+    relative to the current folder."""
+    return str(path)
 
 
-def copy_submission(
-    plan: Plan, folder: Path, scratch: Path
-) -> tuple[str, list[str], dict[str, str]]:
-    """Copy the submission's exercise files into scratch/exercises; (digest, notes, and each
-    exercise's file as handed in: its sha256, or targets.ABSENT).
+@dataclass
+class Copied:
+    """What copy_submission found in a submission."""
+
+    digest: str  # of the exercise files copied
+    notes: list[str]  # about the submission, for the instructor
+    handed_in: dict[str, str]  # each exercise's file as handed in: its sha256, or ABSENT
+    unread: dict[str, str]  # each exercise whose file was not copied: why (it is not run)
+
+
+def copy_submission(plan: Plan, folder: Path, scratch: Path) -> Copied:
+    """Copy the submission's exercise files into scratch/exercises.
 
     Only real folders and plain files count: a symbolic link anywhere inside the submission
     (to the kit's solutions, to a classmate's work) is never followed."""
@@ -116,35 +126,85 @@ def copy_submission(
     digest = hashlib.sha256()
     nested = folder / "exercises"
     base: Path | None = nested if nested.is_dir() else folder
+    prefix = "exercises/" if base == nested else ""  # paths in notes as the student laid them
     if nested.is_symlink():
         notes.append("exercises/ is a symbolic link; links are not followed, so nothing is graded")
         base = None
-    found = 0
     handed_in = {exercise.name: targets.ABSENT for exercise in plan.exercises}
+    unread: dict[str, str] = {}
+    missing: list[str] = []  # plainly absent: no note said why yet
     for exercise in plan.exercises:
         target = scratch / "exercises" / exercise.name / exercise.module_file
         target.parent.mkdir(parents=True)
         if base is None:
+            unread[exercise.name] = notes[0]
             continue
-        shown = f"{exercise.name}/{exercise.module_file}"
+        shown = f"{prefix}{exercise.name}/{exercise.module_file}"
         if (base / exercise.name).is_symlink():
-            notes.append(f"{exercise.name}/ is a symbolic link; links are not followed")
+            notes.append(f"{prefix}{exercise.name}/ is a symbolic link; links are not followed")
+            unread[exercise.name] = notes[-1]
             continue
+        noted = len(notes)
         data = _read_plain_file(base / exercise.name / exercise.module_file, shown, notes)
         if data is None:
+            if len(notes) > noted:
+                unread[exercise.name] = notes[-1]
+            else:
+                unread[exercise.name] = (
+                    f"{shown} is not in the submission, so this exercise was not graded (0 points)"
+                )
+                missing.append(shown)
             continue
         target.write_bytes(data)
         handed_in[exercise.name] = hashlib.sha256(data).hexdigest()
         digest.update(f"{exercise.name}\0{len(data)}\0".encode())
         digest.update(data)
-        found += 1
-    if not found and not notes:  # (a note already says why nothing was graded)
-        notes.append(
-            "no exercise files found: expected NN_slug/<slug>.py folders, directly or under "
-            "exercises/ (e.g. 03_tasks/tasks.py)"
-        )
+    if len(unread) == len(plan.exercises) and not notes:  # else a note already says why
+        notes.append(_nothing_found(plan, folder, prefix))
+    elif missing:
+        notes.append(f"not in the submission, so not graded (0 points): {', '.join(missing)}")
     _open_to_all(scratch)  # the sandbox's user `nobody` must read the copies
-    return digest.hexdigest(), notes, handed_in
+    return Copied(digest.hexdigest(), notes, handed_in, unread)
+
+
+def _nothing_found(plan: Plan, folder: Path, prefix: str) -> str:
+    """The note for a submission without a single exercise file: the layout expected, and
+    what the folder holds instead."""
+    example = next(iter(plan.exercises), None)
+    like = f"{example.name}/{example.module_file}" if example else "03_tasks/tasks.py"
+    where = folder / prefix if prefix else folder
+    return (
+        f"no exercise files found, so nothing was graded: expected each exercise's file in a "
+        f"folder of its own, like {like}, directly in the submission or under exercises/ "
+        f"(exercises/{like}); {_holdings(where, prefix or 'the submission')}"
+    )
+
+
+def _holdings(folder: Path, who: str, shown: int = 5, looked_at: int = 200) -> str:
+    """What `folder` holds, `who` by name: a few of its names (a bounded look: a huge folder
+    cannot stall the grader)."""
+    names: list[str] = []
+    more = False
+    try:
+        with os.scandir(folder) as entries:
+            for count, entry in enumerate(entries):
+                if count >= looked_at:
+                    more = True
+                    break
+                name = os.fsencode(entry.name).decode(errors="replace")
+                names.append(name + ("/" if entry.is_dir(follow_symlinks=False) else ""))
+    except OSError as exc:
+        return f"{who} could not be listed ({exc.strerror})"
+    if not names:
+        return f"{who} is empty"
+    names.sort()
+    rest = len(names) - shown
+    listed = ", ".join(names[:shown])
+    if more:
+        listed += ", and more"
+    elif rest > 0:
+        listed += f" and {rest} more"
+    return f"{who} holds {listed}"
 
 
 _KINDS = (
@@ -321,17 +381,19 @@ class Grader:
         return self.plan.results_dir / f"{label or 'submission'}-{tag}.json"
 
     def grade_or_reuse(self, folder: Path) -> tuple[SubmissionGrade, bool]:
+        given = submission_name(folder)  # as given, before it is made absolute
         folder = folder.resolve()
         with tempfile.TemporaryDirectory(prefix="aiokata-grade-") as temp:
             scratch = Path(temp)
-            digest, notes, handed_in = copy_submission(self.plan, folder, scratch)
-            key = self.plan.key(digest)
+            copied = copy_submission(self.plan, folder, scratch)
+            key = self.plan.key(copied.digest)
             saved = self.result_path(folder)
             if saved is not None and not self.plan.force:
                 previous = _load_saved(saved, key)
                 if previous is not None:
+                    previous.name = given  # saved under another name, perhaps: shown as given now
                     return previous, True
-            grade = self._grade(folder, scratch, digest, notes, handed_in)
+            grade = self._grade(folder, given, scratch, copied)
         if saved is not None:
             payload = {"key": key, "grade": grade.to_dict()}
             write_atomically(saved, json.dumps(payload, indent=1))
@@ -340,7 +402,7 @@ class Grader:
     def _ungradable(self, folder: Path, exc: Exception) -> SubmissionGrade:
         return SubmissionGrade(
             name=submission_name(folder),
-            path=str(folder),
+            path=str(folder.absolute()),
             digest="",
             exercises=[ExerciseGrade.build(e, []) for e in self.plan.exercises],
             notes=[f"the grader could not grade this submission ({type(exc).__name__}: {exc})"],
@@ -348,14 +410,8 @@ class Grader:
         )
 
     # -- one submission --------------------------------------------------------------------
-    def _grade(
-        self,
-        folder: Path,
-        scratch: Path,
-        digest: str,
-        notes: list[str],
-        handed_in: dict[str, str],
-    ) -> SubmissionGrade:
+    def _grade(self, folder: Path, given: str, scratch: Path, copied: Copied) -> SubmissionGrade:
+        notes, handed_in = copied.notes, copied.handed_in
         started = time.monotonic()
         deadline = started + self.plan.limits.timeout
         grades: dict[str, TestGrade] = {}
@@ -363,7 +419,7 @@ class Grader:
         restarts: dict[str, int] = {}
         selection: list[str] | None = None  # None: every selected exercise's folder
         collected_once = False
-        while True:
+        while len(copied.unread) < len(self.plan.exercises):  # else there is nothing to run
             remaining = deadline - time.monotonic()
             attempt = self._run_worker(scratch, selection, max(remaining, 1.0), handed_in)
             if self._stopping.is_set():
@@ -384,8 +440,9 @@ class Grader:
             strays = supervisor.get("strays", 0)
             if strays and supervisor.get("exit", -1) >= 0:  # else they include the test's own
                 notes.append(
-                    f"{strays} process(es) the submission started were still running after its "
-                    "tests (they had left their test's process group) and were killed"
+                    f"{strays} {'process' if strays == 1 else 'processes'} the submission started "
+                    f"{'was' if strays == 1 else 'were'} still running after its tests (having "
+                    "left their test's process group) and killed"
                 )
             pending = [n for n in known if n not in grades]  # in the order collected
             if attempt.finished and not pending:
@@ -445,12 +502,16 @@ class Grader:
                 break
         exercises = []
         for exercise in self.plan.exercises:
+            if exercise.name in copied.unread:
+                why = copied.unread[exercise.name]
+                exercises.append(ExerciseGrade.not_handed_in(exercise, why))
+                continue
             mine = [g for n, g in grades.items() if known[n]["exercise"] == exercise.name]
             exercises.append(ExerciseGrade.build(exercise, mine))
         return SubmissionGrade(
-            name=submission_name(folder),
+            name=given,
             path=str(folder),
-            digest=digest,
+            digest=copied.digest,
             exercises=exercises,
             notes=notes,
             duration=round(time.monotonic() - started, 2),
@@ -461,8 +522,10 @@ class Grader:
         self, scratch: Path, selection: list[str] | None, read_fd: int, handed_in: dict[str, str]
     ):
         kit = self.plan.kit
-        if selection is None:
-            paths = [str(e.folder) for e in self.plan.exercises]
+        if selection is None:  # the exercises handed in: the others have nothing to test
+            paths = [
+                str(e.folder) for e in self.plan.exercises if handed_in[e.name] != targets.ABSENT
+            ]
         else:
             paths = [str(kit / nodeid) for nodeid in selection]
         worker = [
