@@ -1,4 +1,24 @@
 """tests/grading/submissions/ holds planted learner files (conftest.py, test_tasks.py, a
-pytest.ini) that the grader must ignore; the kit's own test run must never collect them."""
+pytest.ini) that the grader must ignore; the kit's own test run must never collect them.
+
+`kit` is a learner's checkout in a temporary folder: the exercises and solutions, with the
+kit's pytest settings, for tests that drive `aiokata` or `pytest` as a learner would."""
+
+import shutil
+from pathlib import Path
+
+import pytest
 
 collect_ignore = ["grading"]
+KIT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def kit(tmp_path: Path) -> Path:
+    copy = tmp_path / "kit"
+    copy.mkdir()
+    for name in ("exercises", "solutions"):
+        shutil.copytree(KIT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("pyproject.toml", "conftest.py"):
+        shutil.copyfile(KIT / name, copy / name)
+    return copy

@@ -1,37 +1,31 @@
 """The `aiokata` command, driven as a learner would: in a subprocess, on a copy of the kit."""
 
 import contextlib
+import fcntl
 import os
 import pty
+import re
 import resource
 import select
 import shutil
 import signal
 import stat
+import struct
 import subprocess
 import sys
+import termios
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from aiokata import catalog, cli, progress, state
+from aiokata import catalog, learner, progress, state, terminal
 
 KIT = Path(__file__).resolve().parents[1]
 EXERCISES = catalog.load_catalog(KIT)
 FIRST, SECOND = EXERCISES[0], EXERCISES[1] if len(EXERCISES) > 1 else None
 AIOKATA = [sys.executable, "-c", "from aiokata.cli import main; main()"]
-
-
-@pytest.fixture
-def kit(tmp_path: Path) -> Path:
-    copy = tmp_path / "kit"
-    copy.mkdir()
-    for name in ("exercises", "solutions"):
-        shutil.copytree(KIT / name, copy / name, ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("pyproject.toml", "conftest.py"):
-        shutil.copyfile(KIT / name, copy / name)
-    return copy
 
 
 def aiokata(kit: Path, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
@@ -56,7 +50,7 @@ def solve(kit: Path, exercise: catalog.Exercise) -> Path:
 def test_a_fresh_clone_shows_no_progress_and_the_first_exercise(kit: Path):
     done = aiokata(kit)
     assert done.returncode == 0, done.stderr
-    assert f"0/{len(EXERCISES)} exercises done" in done.stdout
+    assert f"0/{len(EXERCISES)} exercises pass" in done.stdout
     assert f"Next: {FIRST.number:02d} {FIRST.title}" in done.stdout
     assert f"pytest exercises/{FIRST.number:02d}" in done.stdout
 
@@ -76,15 +70,15 @@ def test_solving_an_exercise_changes_status_list_check_and_solution(kit: Path):
     assert "passes" in passing.stdout and "✗" not in passing.stdout
     listing = aiokata(kit, "list")
     rows = listing.stdout.splitlines()
-    row = next(line for line in rows if line.startswith(f"{FIRST.number:02d}"))
-    assert row.rstrip().endswith("done"), listing.stdout
+    row = next(line for line in rows if line.lstrip(" >").startswith(f"{FIRST.number:02d}"))
+    assert "passes" in row, listing.stdout
     status = aiokata(kit)
-    assert f"1/{len(EXERCISES)} exercises done" in status.stdout
+    assert f"1/{len(EXERCISES)} exercises pass" in status.stdout
     if SECOND is not None:
         assert f"Next: {SECOND.number:02d} {SECOND.title}" in status.stdout
     shown = aiokata(kit, "solution", str(FIRST.number))
     assert shown.returncode == 0
-    assert f"solutions/{FIRST.name}/{FIRST.module_file}" in shown.stdout
+    assert shown.stdout == (kit / "solutions" / FIRST.name / FIRST.module_file).read_text()
 
 
 def test_a_half_done_exercise_is_in_progress(kit: Path):
@@ -94,7 +88,8 @@ def test_a_half_done_exercise_is_in_progress(kit: Path):
     last = max(stub.rfind("\nasync def "), stub.rfind("\ndef "))
     mine.write_text(mine.read_text() + "\n\n" + stub[last:])
     listing = aiokata(kit, "list")
-    assert "in progress, " in listing.stdout, listing.stdout
+    total = len(FIRST.tasks)
+    assert f"{total - 1} of {total} tasks" in listing.stdout, listing.stdout
 
 
 def test_check_with_a_broken_file_says_so_and_fails(kit: Path):
@@ -111,11 +106,13 @@ def test_hints_are_revealed_one_at_a_time_and_remembered(kit: Path):
     assert f"Hint 1/{len(FIRST.hints)}" in first.stdout and "Hint 2/" not in first.stdout
     second = aiokata(kit, "hint", key)
     assert f"Hint 2/{len(FIRST.hints)}" in second.stdout and "Hint 1/" not in second.stdout
+    again = aiokata(kit, "hint", key, "--again")
+    assert "Hint 1/" in again.stdout and "Hint 2/" in again.stdout
+    assert "Hint 3/" not in again.stdout
     everything = aiokata(kit, "hint", key, "--all")
-    assert "Hint 1/" in everything.stdout and "Hint 2/" in everything.stdout
-    assert "Hint 3/" not in everything.stdout
-    for _ in FIRST.hints:
-        last = aiokata(kit, "hint", key)
+    for number in range(1, len(FIRST.hints) + 1):
+        assert f"Hint {number}/{len(FIRST.hints)}" in everything.stdout, everything.stdout
+    last = aiokata(kit, "hint", key)
     assert "That was the last hint" in last.stdout
 
 
@@ -170,9 +167,10 @@ def test_every_verb_has_help_with_examples(kit: Path, verb: str):
     assert "Examples:" in done.stdout or "Example:" in done.stdout
 
 
-def _read_until(fd: int, text: str, seen: bytearray, limit: float = 30) -> None:
+def _read_until(fd: int, text: str, seen: bytearray, limit: float = 30, start: int = 0) -> int:
+    """Read the terminal until `text` shows at or after `start`; where it ends."""
     end = time.monotonic() + limit
-    while text.encode() not in seen:
+    while seen.find(text.encode(), start) < 0:
         if time.monotonic() > end:
             raise AssertionError(f"never saw {text!r}; the screen had:\n{seen[-1500:]!r}")
         ready, _, _ = select.select([fd], [], [], 0.1)
@@ -181,6 +179,7 @@ def _read_until(fd: int, text: str, seen: bytearray, limit: float = 30) -> None:
                 seen += os.read(fd, 65536)
             except OSError:
                 break
+    return seen.find(text.encode(), start) + len(text.encode())
 
 
 def test_watch_reruns_on_save_moves_on_and_answers_keys(kit: Path):
@@ -196,10 +195,13 @@ def test_watch_reruns_on_save_moves_on_and_answers_keys(kit: Path):
         _read_until(fd, "Hint 1/", seen)
         solve(kit, FIRST)
         _read_until(fd, f"{FIRST.number:02d} passes!", seen)
+        _read_until(fd, f"aiokata solution {FIRST.number:02d}", seen)
+        _read_until(fd, "q quit", seen)
         if SECOND is not None:
+            os.write(fd, b"n")
             _read_until(fd, f"exercises/{SECOND.name}/{SECOND.module_file}", seen)
             _read_until(fd, "q quit", seen)
-            os.write(fd, b"q")
+        os.write(fd, b"q")
         _, status = os.waitpid(pid, 0)
         assert os.waitstatus_to_exitcode(status) == 0
     finally:
@@ -223,7 +225,7 @@ def test_watch_without_a_terminal_takes_keys_as_lines(kit: Path):
     finally:
         watcher.kill()
     assert watcher.returncode == 0, out
-    assert "(+Enter)" in out and "not yet" in out
+    assert "(then Enter)" in out and "not yet" in out
     assert f"{FIRST.number:02d}  {FIRST.title}" in out  # the list, printed by the l key
 
 
@@ -343,8 +345,268 @@ def test_a_folder_that_cannot_be_written_gives_one_line_and_keeps_the_file(
         raise PermissionError(13, "Permission denied")
 
     monkeypatch.chdir(kit)
-    session = cli.Session()
+    session = learner.Session()
     monkeypatch.setattr("tempfile.mkstemp", refuse)
-    with pytest.raises(cli.Problem, match="your file is unchanged"):
+    with pytest.raises(terminal.Problem, match="your file is unchanged"):
         session.replace_file(exercise_in(kit), "# replaced\n")
     assert mine.read_bytes() == work
+
+
+# -- the learner's day (issue 11): a deleted file, the solution in a pipe and on a terminal,
+# -- several exercises at once, every hint, help, one backup per version, a one-line list
+
+
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07|\r")
+CLEAR = "\x1b[2J"
+
+
+def on_terminal(kit: Path, *args: str, columns: int = 80) -> tuple[int, int]:
+    """`aiokata ARGS` on a pseudo-terminal `columns` wide: (pid, the terminal's fd)."""
+    pid, fd = pty.fork()
+    if pid == 0:  # the child
+        fcntl.ioctl(0, termios.TIOCSWINSZ, struct.pack("HHHH", 40, columns, 0, 0))
+        os.chdir(kit)
+        env = {k: v for k, v in os.environ.items() if k not in ("COLUMNS", "LINES")}
+        os.execve(sys.executable, [*AIOKATA, *args], env)
+    return pid, fd
+
+
+def finish(pid: int, fd: int, seen: bytearray) -> int:
+    """Read the terminal to the end; the exit code."""
+    try:
+        while True:
+            ready, _, _ = select.select([fd], [], [], 60)
+            if not ready:
+                raise AssertionError(f"no end; the screen had:\n{seen[-1500:]!r}")
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            seen += chunk
+        _, status = os.waitpid(pid, 0)
+        return os.waitstatus_to_exitcode(status)
+    finally:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+
+
+def screen(seen: bytearray) -> str:
+    return ANSI.sub("", seen.decode(errors="replace"))
+
+
+def on_terminal_to_the_end(kit: Path, *args: str, columns: int = 80) -> tuple[int, str]:
+    seen = bytearray()
+    code = finish(*on_terminal(kit, *args, columns=columns), seen)
+    return code, screen(seen)
+
+
+def test_a_deleted_stub_breaks_only_its_own_exercise_and_reset_puts_it_back(kit: Path):
+    gone = exercise_in(kit)
+    mine = kit / "exercises" / gone.name / gone.module_file
+    mine.unlink()
+    for args in ([], ["list"], ["hint", str(gone.number)], ["check", str(FIRST.number)]):
+        done = aiokata(kit, *args)
+        assert "broken exercise metadata" not in done.stdout + done.stderr, (args, done.stderr)
+        assert "Traceback" not in done.stderr, done.stderr
+        assert done.returncode in (0, 1) and not done.stderr, (args, done.stderr)
+    listing = aiokata(kit, "list").stdout
+    assert f"exercises/{gone.name}/{gone.module_file} is missing" in listing, listing
+    others = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", f"exercises/{FIRST.name}"],
+        cwd=kit,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert others.returncode == 1 and "failed" in others.stdout, others.stdout[-2000:]
+    own = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly", "-x", f"exercises/{gone.name}"],
+        cwd=kit,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    expected = f"exercises/{gone.name}/{gone.module_file} is missing: `aiokata reset"
+    assert expected in own.stdout, own.stdout[-3000:]
+    assert "Traceback" not in own.stdout
+    nothing = aiokata(kit, "restore", str(gone.number))
+    assert nothing.returncode == 1 and "no backups" in nothing.stderr
+    back = aiokata(kit, "reset", str(gone.number))  # nothing to lose: no --yes needed
+    assert back.returncode == 0, back.stderr
+    assert "the stub is back" in back.stdout
+    assert mine.read_bytes() == progress.pristine_stub(gone).read_bytes()
+
+
+def test_the_solution_in_a_pipe_is_plain_python_and_diff_compares(kit: Path):
+    mine = solve(kit, FIRST)
+    reference = (kit / "solutions" / FIRST.name / FIRST.module_file).read_text()
+    done = aiokata(kit, "solution", str(FIRST.number))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout == reference
+    compile(done.stdout, "theirs.py", "exec")
+    same = aiokata(kit, "solution", str(FIRST.number), "--diff")
+    assert "same as the reference" in same.stdout
+    mine.write_text(reference + "\n# my own note\n")
+    diff = aiokata(kit, "solution", str(FIRST.number), "--diff")
+    assert diff.returncode == 0, diff.stderr
+    lines = diff.stdout.splitlines()
+    assert lines[0].startswith("--- exercises/") and "(yours)" in lines[0], diff.stdout
+    assert lines[1].startswith("+++ solutions/") and "(reference)" in lines[1], diff.stdout
+    assert "-# my own note" in lines, diff.stdout
+
+
+def test_the_solution_on_a_narrow_terminal_wraps_and_never_cuts(kit: Path):
+    solve(kit, FIRST)
+    assert aiokata(kit, "check", str(FIRST.number)).returncode == 0
+    code, shown = on_terminal_to_the_end(kit, "solution", str(FIRST.number), columns=50)
+    assert code == 0, shown
+    reference = (kit / "solutions" / FIRST.name / FIRST.module_file).read_text()
+    longest = max(reference.splitlines(), key=len)
+    assert len(longest) > 45, "pick a wider example: this one fits"
+    words = " ".join(shown.split())
+    for word in longest.split():
+        if len(word) < 40:  # a longer word is split by the wrap itself
+            assert word in words, (word, shown)
+
+
+def test_a_passed_exercise_keeps_its_solution_open_after_a_reset(kit: Path):
+    solve(kit, FIRST)
+    assert aiokata(kit, "check", str(FIRST.number)).returncode == 0
+    assert aiokata(kit, "reset", str(FIRST.number), "--yes").returncode == 0
+    shown = aiokata(kit, "solution", str(FIRST.number))
+    assert shown.returncode == 0, shown.stderr
+    assert "def " in shown.stdout
+
+
+def test_restoring_twice_keeps_one_backup_of_the_same_file(kit: Path):
+    mine = kit / "exercises" / FIRST.name / FIRST.module_file
+    mine.write_text(mine.read_text() + "\n# attempt one\n")
+    assert aiokata(kit, "reset", str(FIRST.number), "--yes").returncode == 0
+    for _ in range(2):
+        done = aiokata(kit, "restore", str(FIRST.number))
+        assert done.returncode == 0, done.stderr
+        assert "# attempt one" in mine.read_text()
+    listed = aiokata(kit, "restore", str(FIRST.number), "--list").stdout.split()
+    assert len(listed) == 1, listed
+
+
+def test_check_takes_several_exercises_by_number_or_path(kit: Path):
+    assert SECOND is not None
+    done = aiokata(kit, "check", f"{FIRST.number:02d}", f"exercises/{SECOND.name}/")
+    assert done.returncode == 1, done.stderr
+    assert f"{FIRST.number:02d} {FIRST.title} — not yet" in done.stdout, done.stdout
+    assert f"{SECOND.number:02d} {SECOND.title} — not yet" in done.stdout, done.stdout
+    again = aiokata(kit, "check", f"exercises/{FIRST.number:02d}")
+    assert again.returncode == 1 and not again.stderr, again.stderr
+
+
+@pytest.mark.parametrize("args", [["-h"], ["help"], ["help", "watch"], ["hint", "-h"]])
+def test_help_is_there_however_it_is_asked_for(kit: Path, args: list[str]):
+    done = aiokata(kit, *args)
+    assert done.returncode == 0, done.stderr
+    assert "Usage:" in done.stdout
+    if args[-1] == "watch":
+        assert "Rerun an exercise's tests" in done.stdout
+
+
+def test_help_for_an_unknown_command_lists_the_commands(kit: Path):
+    done = aiokata(kit, "help", "wach")
+    assert done.returncode == 1 and "the commands are" in done.stderr and "watch" in done.stderr
+
+
+def test_the_list_is_one_line_per_exercise_at_80_columns_and_whole_in_a_pipe(kit: Path):
+    code, shown = on_terminal_to_the_end(kit, "list", columns=80)
+    assert code == 0, shown
+    rows = [line for line in shown.splitlines() if line.strip()]
+    assert len(rows) == len(EXERCISES), shown
+    assert all(len(row) <= 80 for row in rows), shown
+    for row, exercise in zip(rows, EXERCISES, strict=True):
+        assert row.lstrip(" >").startswith(f"{exercise.number:02d}  "), row
+        assert "not started" in row, row
+    piped = aiokata(kit, "list").stdout.splitlines()
+    assert len(piped) == len(EXERCISES), piped
+    assert all(e.concept in line for e, line in zip(EXERCISES, piped, strict=True)), piped
+
+
+def test_status_lines_keep_their_indent_when_wrapped(kit: Path):
+    code, shown = on_terminal_to_the_end(kit, columns=60)
+    assert code == 0, shown
+    lines = shown.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Next:"))
+    concept = lines[start + 1 : next(i for i, line in enumerate(lines) if "Read" in line)]
+    assert len(concept) > 1, shown  # the concept is long: it wraps at 60 columns
+    assert all(line.startswith("  ") for line in concept), shown
+
+
+@contextlib.contextmanager
+def watching(kit: Path, *args: str) -> Iterator[tuple[int, bytearray]]:
+    """`aiokata watch ARGS` on a terminal: (its fd, what it has shown so far); it must end
+    with exit code 0 once the block is over (send q in it)."""
+    pid, fd = on_terminal(kit, "watch", *args)
+    seen = bytearray()
+    try:
+        yield fd, seen
+    except BaseException:
+        with contextlib.suppress(ProcessLookupError, ChildProcessError):
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+        os.close(fd)
+        raise
+    assert finish(pid, fd, seen) == 0, screen(seen)[-1500:]
+
+
+def test_watch_pauses_on_a_pass_and_remembers_the_exercise_chosen(kit: Path):
+    assert SECOND is not None
+    with watching(kit, str(FIRST.number)) as (fd, seen):
+        _read_until(fd, "q quit", seen)
+        solve(kit, FIRST)
+        passed = _read_until(fd, f"{FIRST.number:02d} passes!", seen)
+        shown = _read_until(fd, "q quit", seen, start=passed)
+        assert f"Press n for {SECOND.number:02d}" in screen(seen[passed:]), screen(seen)
+        os.write(fd, b"h")  # answered by 01's hint: still on 01 after a round trip
+        hinted = _read_until(fd, f"({FIRST.number:02d}):", seen, start=shown)
+        assert f"exercises/{SECOND.name}" not in screen(seen[passed:hinted]), screen(seen)
+        os.write(fd, b"n")
+        moved = _read_until(fd, f"exercises/{SECOND.name}/{SECOND.module_file}", seen)
+        _read_until(fd, "q quit", seen, start=moved)
+        os.write(fd, b"q")
+    status = aiokata(kit)
+    assert f"Current: {SECOND.number:02d} {SECOND.title}" in status.stdout, status.stdout
+
+
+def test_watch_stays_on_a_passing_exercise_it_was_asked_for(kit: Path):
+    solve(kit, FIRST)
+    with watching(kit, str(FIRST.number)) as (fd, seen):
+        passed = _read_until(fd, f"{FIRST.number:02d} passes!", seen)
+        _read_until(fd, "q quit", seen, start=passed)
+        mine = kit / "exercises" / FIRST.name / FIRST.module_file
+        mine.write_text(mine.read_text() + "\nraise RuntimeError('refactoring')\n")
+        _read_until(fd, "not yet", seen, start=passed)  # still 01: the save reran its tests
+        os.write(fd, b"q")
+    status = aiokata(kit)
+    assert f"Current: {FIRST.number:02d} {FIRST.title}" in status.stdout, status.stdout
+
+
+def test_watch_list_redraws_the_screen_and_picks_an_exercise(kit: Path):
+    last = EXERCISES[-1]
+    with watching(kit, str(FIRST.number)) as (fd, seen):
+        before = _read_until(fd, "q quit", seen)
+        os.write(fd, b"l")
+        listed = _read_until(fd, "any other key: back", seen, start=before)
+        listing = bytes(seen[before:listed])
+        assert CLEAR.encode() in listing, listing  # a screen of its own, not under the status
+        rows = [r for r in screen(bytearray(listing)).splitlines() if r[:3].strip(" >")]
+        assert any(r.startswith(f">{FIRST.number:02d}") for r in rows), rows
+        os.write(fd, b"x")  # back to the exercise
+        back = _read_until(fd, "q quit", seen, start=listed)
+        os.write(fd, b"l")
+        listed = _read_until(fd, "any other key: back", seen, start=back)
+        os.write(fd, f"{last.number:02d}".encode())
+        picked = _read_until(fd, f"exercises/{last.name}/{last.module_file}", seen, start=listed)
+        _read_until(fd, "q quit", seen, start=picked)
+        os.write(fd, b"q")
+    assert f"Current: {last.number:02d}" in aiokata(kit).stdout

@@ -200,7 +200,39 @@ def test_a_bare_pytest_means_the_exercises_not_the_kits_own_suite():
     assert all(line.startswith("exercises/") for line in ids), done.stdout
     assert {line.split("/")[1] for line in ids} == {e.name for e in EXERCISES}
     settings = json.loads((KIT / ".vscode" / "settings.json").read_text())
-    assert settings["python.testing.pytestArgs"] == ["exercises"]
+    assert settings["python.testing.pytestArgs"] == ["exercises", "--by-task"]
+
+
+def _report(tmp_path: Path, name: str, *args: str) -> dict[str, dict]:
+    """Run pytest ARGS with a JSON report; each test's result by its name."""
+    path = tmp_path / f"{name}.json"
+    pytest_cli(*args, f"--aiokata-report={path}", "-p", "no:randomly")
+    tests = json.loads(path.read_text())["tests"]
+    return {t["nodeid"].rsplit("::", 1)[-1]: t for t in tests}
+
+
+def test_an_editor_sees_each_exercise_by_task_with_the_same_verdicts_and_messages(tmp_path):
+    listed = pytest_cli("--collect-only", "-q", "--by-task", "exercises")
+    grouped = [line for line in listed.stdout.splitlines() if "::" in line]
+    flat = pytest_cli("--collect-only", "-q", "exercises").stdout.splitlines()
+    assert len(grouped) == len([line for line in flat if "::" in line]), listed.stdout
+    for nodeid in grouped:
+        file, group, test = nodeid.split("::", 2)
+        assert re.fullmatch(r"task_\d+", group), nodeid
+        assert f"{file}::{test}" in flat, nodeid
+    plain = _report(tmp_path, "plain", f"exercises/{TASKS.name}")
+    by_task = _report(tmp_path, "by_task", "--by-task", f"exercises/{TASKS.name}")
+    assert plain.keys() == by_task.keys() and plain
+    for name, result in by_task.items():
+        assert f"::task_{result['task']}::" in result["nodeid"], result["nodeid"]
+        expected = plain[name]
+        assert (result["task"], result["status"]) == (expected["task"], expected["status"])
+        assert result["message"] == expected["message"], name
+    # One test run on its own, as an editor does when you click it.
+    name, chosen = next((n, r) for n, r in by_task.items() if r["task"] == 2)
+    alone = _report(tmp_path, "alone", "--by-task", chosen["nodeid"])
+    assert list(alone) == [name]
+    assert alone[name]["message"] == plain[name]["message"]
 
 
 def test_the_summary_claims_nothing_for_tests_that_did_not_run():
@@ -208,5 +240,7 @@ def test_the_summary_claims_nothing_for_tests_that_did_not_run():
     assert "progress by task" not in collected.stdout
     one = pytest_cli("--solutions", f"exercises/{TASKS.name}", "-k", "breakfast_returns")
     summary = one.stdout.split("progress by task")[1]
-    assert re.search(r"^03 .*: \d+ of \d+ tests run, all passed$", summary, re.MULTILINE), summary
+    assert re.search(r"^03 .* — \d+ of \d+ tests run, all of them pass$", summary, re.MULTILINE), (
+        summary
+    )
     assert "[ok  ] task 1" not in summary and "task 2" not in summary, summary

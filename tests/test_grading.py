@@ -78,7 +78,8 @@ class Verdict:
 
     `tasks`: each exercise's task statuses in order, "." pass, "F" fail, "E" error,
     "T" timeout, "?" any (e.g. "01:.F.F 03:F.F"). `says`: for "03" (every task) or "03:2"
-    (task 2), a regex that the message of every test there that did not pass must match.
+    (task 2), a regex that the message of every test there that did not pass must match (for
+    an exercise that was not run, because its file was not handed in: its note).
     `notes`: regexes, one per note the submission must get (no notes when empty).
     """
 
@@ -89,6 +90,9 @@ class Verdict:
 
 MISSING = "is not in the submission"
 STUB = "is not written yet"
+# The one note of a submission that lacks one of the two exercise files graded.
+NO_01 = r"^not in the submission, so not graded \(0 points\): 01_coroutines/coroutines\.py$"
+NO_03 = r"^not in the submission, so not graded \(0 points\): 03_tasks/tasks\.py$"
 
 VERDICTS = {
     "all_pass": Verdict("01:.... 03:..."),
@@ -105,26 +109,37 @@ VERDICTS = {
     ),
     "syntax_error": Verdict("01:.... 03:FFF", {"03": r"has a syntax error on line \d+"}),
     "import_error": Verdict("01:.... 03:FFF", {"03": "ModuleNotFoundError while being imported"}),
-    "missing_function": Verdict("01:FFFF 03:..F", {"01": MISSING, "03:3": "has no `fetch_report`"}),
+    # A file not handed in: not run, 0 points, said once (not once per test).
+    "missing_function": Verdict(
+        "01:FFFF 03:..F", {"01": MISSING, "03:3": "has no `fetch_report`"}, notes=(NO_01,)
+    ),
     "infinite_loop": Verdict(
         "01:.... 03:.T.", {"03:2": r"Stopped after \d s of real time(.|\n)*in fetch_all"}
     ),
-    "deadlock": Verdict("01:FFFF 03:..F", {"03:3": r"still waiting after \d+ s of loop time"}),
+    "deadlock": Verdict(
+        "01:FFFF 03:..F", {"03:3": r"still waiting after \d+ s of loop time"}, notes=(NO_01,)
+    ),
     "blocking_sleep": Verdict(
-        "01:FFFF 03:.F.", {"03:2": r"time\.sleep\(0\.2\) was called on the event loop's thread"}
+        "01:FFFF 03:.F.",
+        {"03:2": r"time\.sleep\(0\.2\) was called on the event loop's thread"},
+        notes=(NO_01,),
     ),
     "swallowed_cancellation": Verdict(
-        "01:FFFF 03:.T.", {"03:2": "caught asyncio.CancelledError and carried on"}
+        "01:FFFF 03:.T.", {"03:2": "caught asyncio.CancelledError and carried on"}, notes=(NO_01,)
     ),
     "os_exit_import": Verdict("01:.... 03:EEE", {"03": "exited with status 3 while importing"}),
-    "os_exit_call": Verdict("01:FFFF 03:.E.", {"03:2": "ended the whole program"}),
+    "os_exit_call": Verdict("01:FFFF 03:.E.", {"03:2": "ended the whole program"}, notes=(NO_01,)),
     # (A SystemExit in a task of the test's own ends its loop: an error rather than a fail.)
-    "sys_exit": Verdict("01:.?.F 03:FFF", {"01:2": "SystemExit", "01:4": "SystemExit"}),
-    "keyboard_interrupt": Verdict("01:..F. 03:FFF", {"01:3": "raised KeyboardInterrupt"}),
-    "output_flood": Verdict("01:FFFF 03:..."),
+    "sys_exit": Verdict(
+        "01:.?.F 03:FFF", {"01:2": "SystemExit", "01:4": "SystemExit"}, notes=(NO_03,)
+    ),
+    "keyboard_interrupt": Verdict(
+        "01:..F. 03:FFF", {"01:3": "raised KeyboardInterrupt"}, notes=(NO_03,)
+    ),
+    "output_flood": Verdict("01:FFFF 03:...", notes=(NO_01,)),
     "planted_conftest": Verdict("01:FFFF 03:FFF", {"01": STUB, "03": STUB}),
-    "edited_tests": Verdict("01:FFFF 03:FFF", {"03": STUB}),
-    "pytest_config": Verdict("01:FFFF 03:FFF", {"03": STUB}),
+    "edited_tests": Verdict("01:FFFF 03:FFF", {"03": STUB}, notes=(NO_01,)),
+    "pytest_config": Verdict("01:FFFF 03:FFF", {"03": STUB}, notes=(NO_01,)),
     "reads_solutions": Verdict(
         "01:FFFF 03:FFF",
         {
@@ -132,28 +147,33 @@ VERDICTS = {
             "03:2": "no reference solution reachable from the working folder",
             "03:3": "no reference solution reachable through sys.path",
         },
+        notes=(NO_01,),
     ),
     # Symbolic links, to a file or to a folder, count as missing: the kit's solutions (or
     # another student's folder) must not be graded as this student's work.
     "symlink": Verdict(
         "01:FFFF 03:FFF",
-        {"01": MISSING, "03": MISSING},
+        {"01": "01_coroutines/ is a symbolic link", "03": r"tasks\.py is a symbolic link"},
         notes=(r"01_coroutines.* symbolic link", r"03_tasks/tasks\.py is a symbolic link"),
     ),
     # Not plain files: a note each, and the grader goes on to the next submission.
     "fifo": Verdict(
-        "01:.... 03:FFF", {"03": MISSING}, notes=(r"03_tasks/tasks\.py is a named pipe",)
+        "01:.... 03:FFF", {"03": "is a named pipe"}, notes=(r"03_tasks/tasks\.py is a named pipe",)
     ),
     "folder_as_module": Verdict(
-        "01:.... 03:FFF", {"03": MISSING}, notes=(r"03_tasks/tasks\.py is a folder",)
+        "01:.... 03:FFF", {"03": "is a folder"}, notes=(r"03_tasks/tasks\.py is a folder",)
     ),
     "bom": Verdict("01:.... 03:..."),
     # 01's code rewrites 03's copy with the reference solution: 03 is graded as handed in.
     "rewrites_other_exercise": Verdict(
         "01:???? 03:FFF", {"03": "changed while the submission was being graded"}
     ),
-    "symlink_root": Verdict("01:FFFF 03:FFF", {"01": MISSING, "03": MISSING}, notes=("symbolic",)),
-    "big_file": Verdict("01:FFFF 03:.F.", {"03:2": "wrote a file larger than this process may"}),
+    "symlink_root": Verdict(
+        "01:FFFF 03:FFF", {"01": "symbolic", "03": "symbolic"}, notes=("symbolic",)
+    ),
+    "big_file": Verdict(
+        "01:FFFF 03:.F.", {"03:2": "wrote a file larger than this process may"}, notes=(NO_01,)
+    ),
     "memory_hog": Verdict("01:.... 03:.F.", {"03:2": r"MemoryError(.|\n)*(\d+ MiB|--memory)"}),
     "kills_parent": Verdict(
         "01:.... 03:.E.",
@@ -162,15 +182,19 @@ VERDICTS = {
     # Processes that outlive their test cost that test (they are killed as it ends), so the
     # supervisor's sweep at the end finds none left to note.
     "stray_processes": Verdict(
-        "01:FFFF 03:F..", {"03:1": r"subprocess <PID> is still running|left <N> process\(es\)"}
+        "01:FFFF 03:F..",
+        {"03:1": r"subprocess <PID> is still running|left <N> processes"},
+        notes=(NO_01,),
     ),
-    "fork_bomb": Verdict("01:FFFF 03:..F", {"03:3": r"left <N> process\(es\) running"}),
+    "fork_bomb": Verdict(
+        "01:FFFF 03:..F", {"03:3": r"left <N> processes running"}, notes=(NO_01,)
+    ),
     "forged_report": Verdict(
         "01:FFFF 03:.E.", {"01": STUB, "03:2": "sent back results that are not this test.s own"}
     ),
     # Whether a child can fake its own test's pass is an open limit (docs/grading.md); the
     # tests that faked nothing must keep their verdicts either way.
-    "forged_own_report": Verdict("01:FFFF 03:.?."),
+    "forged_own_report": Verdict("01:FFFF 03:.?.", notes=(NO_01,)),
 }
 
 SANDBOX_VERDICTS = {
@@ -184,10 +208,10 @@ SANDBOX_VERDICTS = {
             "03:3": "no reference solution reachable through --rootdir",
         },
     ),
-    "network": Verdict("01:FFFF 03:..."),
+    "network": Verdict("01:FFFF 03:...", notes=(NO_01,)),
     "stray_processes": VERDICTS["stray_processes"],
     "forged_by_pidfd": Verdict(
-        "01:FFFF 03:.E.", {"01": MISSING, "03:2": "ended the whole program"}
+        "01:FFFF 03:.E.", {"01": MISSING, "03:2": "ended the whole program"}, notes=(NO_01,)
     ),
 }
 
@@ -325,7 +349,7 @@ def normalise(text: str) -> str:
     for planted, marker in zip(PLANTED_MARKERS, STRAY_MARKERS, strict=True):
         text = text.replace(marker, planted)  # each run's own token
     # A fork bomb may be one process more or less along when it is killed.
-    text = re.sub(r"left \d+ process\(es\) running", "left <N> process(es) running", text)
+    text = re.sub(r"left \d+ process(es)? running", "left <N> processes running", text)
     text = re.sub(r" \(\d+ of them\)", " (<N> of them)", text)
     # A stack sample of a busy loop may land on any of the loop's lines.
     return re.sub(r"(It was running .*), line \d+, (in \S+:)\n.*", r"\1, line <N>, \2", text)
@@ -342,6 +366,11 @@ def summary(grade: dict) -> dict:
             exercise["name"]: {
                 "score": exercise["score"],
                 "status": exercise["status"],
+                **(
+                    {"notes": [normalise(n) for n in exercise["notes"]]}
+                    if exercise["notes"]
+                    else {}
+                ),
                 "tasks": {
                     str(task["id"]): {
                         "score": task["score"],
@@ -414,6 +443,12 @@ def check_verdict(grade: dict, verdict: Verdict) -> None:
         for test in [x for t in tasks for x in t["tests"] if x["status"] != "pass"]:
             message = normalise(test["message"])
             assert re.search(pattern, message), f"{test['name']}: {pattern!r} not in\n{message}"
+        if not any(t["tests"] for t in exercises[key]["tasks"]):  # not run: its note says why
+            said = [normalise(n) for n in exercises[key]["notes"]]
+            assert any(re.search(pattern, n) for n in said), f"{key}: {pattern!r} not in {said}"
+    for graded_exercise in grade["exercises"]:  # one note on an exercise, exactly when not run
+        ran = any(t["tests"] for t in graded_exercise["tasks"])
+        assert len(graded_exercise["notes"]) == (0 if ran else 1), graded_exercise["notes"]
     notes = [normalise(n) for n in grade["notes"]]
     assert len(notes) == len(verdict.notes), f"notes: {notes}"
     for pattern in verdict.notes:
@@ -695,7 +730,8 @@ def refuse(cwd: Path, *args: str, path: str | None = None) -> subprocess.Complet
     if path is not None:
         env["PATH"] = path
     return subprocess.run(
-        [*AIOKATA, "grade", *args, "--kit", str(KIT)],
+        # --results in cwd: a refused run must leave no results folder behind
+        [*AIOKATA, "grade", *args, "--kit", str(KIT), "--results", "grades"],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -724,7 +760,7 @@ def test_cli_errors_are_one_line_and_exit_1(tmp_path: Path, which: str, args, sa
     assert done.returncode == 1, done.stderr
     assert says in " ".join(done.stderr.split())
     assert "Traceback" not in done.stderr
-    assert not (tmp_path / ".aiokata-grades").exists()
+    assert not (tmp_path / "grades").exists()
     one_line(done, which)
 
 
@@ -734,5 +770,5 @@ def test_sandbox_without_bwrap_is_refused(tmp_path: Path):
     done = refuse(tmp_path, "a", "--sandbox", path=str(tmp_path / "no-bwrap"))
     assert done.returncode == 1, done.stderr
     assert "`bwrap` is not on PATH" in " ".join(done.stderr.split())
-    assert not (tmp_path / ".aiokata-grades").exists()
+    assert not (tmp_path / "grades").exists()
     one_line(done, "sandbox-without-bwrap")

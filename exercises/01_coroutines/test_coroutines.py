@@ -537,8 +537,9 @@ async def test_names_are_used_exactly_as_given():
         if result != f"Hello, {name}!" and result in [f"Hello, {e}!" for e in earlier]:
             pytest.fail(
                 f"greet_user() for user 5, now named {name!r}, returned {result!r}: the name "
-                f"user 5 had in an earlier call (fetch_name was called {len(directory.calls)} "
-                "time(s) this time). Nothing may be remembered between calls: look the name "
+                f"user 5 had in an earlier call (fetch_name was called "
+                f"{checks.count(len(directory.calls), 'time')} this time). Nothing may be "
+                "remembered between calls: look the name "
                 "up afresh every time.",
                 pytrace=False,
             )
@@ -580,7 +581,8 @@ async def test_a_failed_lookup_reaches_the_caller(looptime):
     else:
         pytest.fail(
             f"fetch_name(9) raised LookupError('no user 9'), but greet_user() returned "
-            f"{result!r} (fetch_name was called {len(directory.calls)} time(s)). Let the "
+            f"{result!r} (fetch_name was called {checks.count(len(directory.calls), 'time')}). "
+            "Let the "
             "error reach your caller: do not catch it or make up a greeting.",
             pytrace=False,
         )
@@ -689,7 +691,8 @@ async def test_average_of_three_readings():
         21.0,
         "Mean of readings 10, 20 and 33",
         lambda got: (
-            f"read_sensor() was called {sensor.calls} time(s) for 3 readings: each reading "
+            f"read_sensor() was called {checks.count(sensor.calls, 'time')} for 3 readings: each "
+            "reading "
             "needs its own call, `await read_sensor()`, three times."
             if sensor.calls != 3
             else "Add up the three readings and divide by count."
@@ -741,7 +744,8 @@ def _mean_mistake(readings: list[float], calls: Callable[[], int]) -> Callable[[
         made = calls()
         if made != count:
             return (
-                f"read_sensor() was called {made} time(s) for {count} readings: each reading "
+                f"read_sensor() was called {checks.count(made, 'time')} for {count} readings: "
+                "each reading "
                 "needs its own call, `await read_sensor()`."
             )
         if not isinstance(got, int | float) or isinstance(got, bool):
@@ -769,7 +773,8 @@ def _mean_mistake(readings: list[float], calls: Callable[[], int]) -> Callable[[
         for places in range(4):
             if got == round(mean, places) and not math.isclose(got, mean):
                 return (
-                    f"That is the mean rounded to {places} decimal place(s): return the mean "
+                    f"That is the mean rounded to {checks.count(places, 'decimal place')}: return "
+                    "the mean "
                     "itself, unrounded."
                 )
         return (
@@ -842,7 +847,8 @@ async def test_a_failed_reading_stops_the_average(looptime):
     else:
         pytest.fail(
             f"The second reading raised OSError('sensor unplugged'), but average_reading() "
-            f"returned {result!r} after {sensor.calls} call(s) of read_sensor(). Let the "
+            f"returned {result!r} after {checks.count(sensor.calls, 'call')} of read_sensor(). "
+            "Let the "
             "error reach your caller: do not catch it, skip the reading or retry it.",
             pytrace=False,
         )

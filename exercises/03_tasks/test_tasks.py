@@ -286,8 +286,9 @@ def kitchen_story(jobs: Jobs) -> str:
     calls = Counter(jobs.calls())
     if calls["coffee"] != 1 or calls["toast"] != 1:
         return (
-            f"brew_coffee() was called {calls['coffee']} time(s) and toast_bread() "
-            f"{calls['toast']} time(s): call each exactly once, and await the one coffee task "
+            f"brew_coffee() was called {checks.count(calls['coffee'], 'time')} and toast_bread() "
+            f"{checks.count(calls['toast'], 'time')}: call each exactly once, and await the one "
+            "coffee task "
             "you started rather than calling brew_coffee() again."
         )
     started = {name: at[0] for name, at in jobs.times("start").items()}
@@ -518,7 +519,8 @@ def fetch_all_likely(urls: list[str], pages: list[str], jobs: Jobs):
         if len(got) < len(pages) and merged:
             return (
                 f"{merged[0]!r} is listed {urls.count(merged[0])} times but was fetched "
-                f"{calls[merged[0]]} time(s): a URL listed twice is fetched twice and its page "
+                f"{checks.count(calls[merged[0]], 'time')}: a URL listed twice is fetched twice "
+                "and its page "
                 "appears twice. Likely the URLs or pages went through a dict or a set."
             )
         if len(got) < len(pages) and "" in pages and sorted(got) == sorted(p for p in pages if p):
@@ -839,12 +841,14 @@ def calls_likely(spec: dict[str, tuple[float, object]], urls: list[str]):
         if fewer and urls.count(fewer[0]) > 1 and got.get(fewer[0], 0) > 0:
             return (
                 f"{fewer[0]!r} is listed {urls.count(fewer[0])} times but was fetched "
-                f"{got[fewer[0]]} time(s): one fetch per entry of `urls`. Likely the URLs went "
+                f"{checks.count(got[fewer[0]], 'time')}: one fetch per entry of `urls`. Likely "
+                "the URLs went "
                 "through a set or dict first."
             )
         if more and isinstance(spec[more[0]][1], BaseException):
             return (
-                f"{more[0]!r}, whose fetch fails, was fetched {got[more[0]]} time(s): a failed "
+                f"{more[0]!r}, whose fetch fails, was fetched "
+                f"{checks.count(got[more[0]], 'time')}: a failed "
                 "fetch is reported, not tried again."
             )
         return "One fetch per entry of `urls`, no more, no less."

@@ -108,11 +108,11 @@ def check_list(
     if isinstance(handles, list) and len(handles) == count:
         return
     cancel_all(handles)
-    wanted = f"a list of {count} handle(s), one per {item}, in order"
+    wanted = f"a list of {checks.count(count, 'handle')}, one per {item}, in order"
     if isinstance(handles, list):
         hint = short if len(handles) < count else long
         pytest.fail(
-            f"{what} returned a list of {len(handles)} item(s); expected {wanted}."
+            f"{what} returned a list of {checks.count(len(handles), 'item')}; expected {wanted}."
             + (f" {hint}" if hint else ""),
             pytrace=False,
         )
@@ -126,7 +126,8 @@ def check_list(
         )
     if isinstance(handles, tuple):
         pytest.fail(
-            f"{what} returned a tuple of {len(handles)} item(s), not a list; expected "
+            f"{what} returned a tuple of {checks.count(len(handles), 'item')}, not a list; "
+            "expected "
             f"{wanted}. Return a list: [...] or list(...).",
             pytrace=False,
         )
@@ -330,7 +331,8 @@ def call_schedule_reminders(
         cancel_all(handles)
         pytest.fail(
             f"The second call of schedule_reminders() (with {reminders!r}) returned "
-            f"{len(handles)} handle(s), among them the handles the first call returned: the "
+            f"{checks.count(len(handles), 'handle')}, among them the handles the first call "
+            "returned: the "
             "list outlived the call. Build a new list in each call (a module-level list, or "
             "a default argument `handles=[]`, is shared by every call).",
             pytrace=False,

@@ -325,7 +325,8 @@ def check_called_once_each(services: list[Service], what: str) -> None:
         expected = counts[id(s)]
         if s.calls != expected:
             pytest.fail(
-                f"{what}: {s!r} was called {s.calls} time(s); expected {expected} (once for "
+                f"{what}: {s!r} was called {checks.count(s.calls, 'time')}; expected {expected} "
+                "(once for "
                 "each time it is listed). "
                 + (
                     "Each call is a new request: call it once when you create its task, and "

@@ -91,7 +91,8 @@ async def cancel_spinner(task: asyncio.Task, terminal: Terminal) -> None:
     reraise_failure(task)
     if task.done():
         pytest.fail(
-            f"The spinner stopped by itself after showing {terminal.frames_shown} frame(s), "
+            "The spinner stopped by itself after showing "
+            f"{checks.count(terminal.frames_shown, 'frame')}, "
             "before anyone cancelled it. A spinner spins until it is cancelled: loop forever "
             "(`while True:` or `for frame in itertools.cycle(FRAMES):`).",
             pytrace=False,
@@ -299,7 +300,7 @@ async def test_an_interval_of_zero_spins_without_waiting():
             + (
                 "Your frames came later"
                 if any(at != 0 for at, _ in frames)
-                else f"Only {len(frames)} frame(s) came while the clock stood still"
+                else f"Only {checks.count(len(frames), 'frame')} came while the clock stood still"
             )
             + ": an interval of 0 is a legal interval (sleep(0) just lets the others run "
             "once), not a missing one. Likely: it was replaced with a default (`interval or "
@@ -699,7 +700,8 @@ async def test_spinner_spins_while_the_job_runs():
     checks.equal(spin.calls, 1, "Calls to spin()", "Call spin() once: one spinner per job.")
     if spin.frames < 4:
         pytest.fail(
-            f"The spinner showed only {spin.frames} frame(s) during a 2 s job: it should have "
+            f"The spinner showed only {checks.count(spin.frames, 'frame')} during a 2 s job: it "
+            "should have "
             "spun the whole time the job ran.",
             pytrace=False,
         )

@@ -676,7 +676,8 @@ async def test_paginate_follows_a_very_long_listing_to_its_end(looptime):
         last = api.fetched[-1] if api.fetched else None
         fail(
             f"A listing of {count:,} pages (page n says next is n + 1; page {count:,} says "
-            f"None): paginate() yielded {len(got):,} item(s) and stopped after page {last!r}"
+            f"None): paginate() yielded {checks.count(len(got), 'item')} and stopped after page "
+            f"{last!r}"
             + (
                 f", whose 'next' is {api.original[last]['next']!r}. Follow 'next' until it is "
                 'None, however many pages that takes: a cap on the number of pages ("in '
@@ -797,7 +798,8 @@ class Numbers:
 async def call_take(stream: object, n: int) -> list:
     result = await within(
         agen.take(stream, n),
-        f"take(stream, {n}) never returned from an endless stream: stop after {n} item(s) "
+        f"take(stream, {n}) never returned from an endless stream: stop after "
+        f"{checks.count(n, 'item')} "
         "(break out of the `async for`), do not read the stream to its end.",
     )
     checks.not_coroutine(result, "take()'s result")
@@ -1094,7 +1096,7 @@ async def test_take_in_any_scenario(stream, n):
         )
     if len(source.made_at) != wanted:
         fail(
-            f"{said} made the stream produce {len(source.made_at)} item(s), expected "
+            f"{said} made the stream produce {checks.count(len(source.made_at), 'item')}, expected "
             f"{wanted}: ask the stream for no more than n items"
             + (" (none at all for n = 0)." if n == 0 else ".")
         )
@@ -1315,7 +1317,8 @@ async def test_keep_calls_the_predicate_on_the_loop_thread():
     away = sum(t != loop_thread for t in threads)
     if away:
         pytest.fail(
-            f"keep() called the predicate {away} time(s) on another thread than the event "
+            f"keep() called the predicate {checks.count(away, 'time')} on another thread than the "
+            "event "
             "loop's (asyncio.to_thread or an executor). The predicate is a quick, plain "
             "function: call it directly, `if predicate(item):`. A predicate may touch the "
             "loop's objects, which is only safe on the loop's own thread.",
@@ -1627,6 +1630,7 @@ async def test_batched_in_any_scenario(stream, size):
     if [(t, b) for t, _, b in timed] != expected:
         fail(
             f"With {said}, (loop time, batch) received was {[(t, b) for t, _, b in timed]!r}, "
-            f"expected {expected!r}: yield each batch as soon as it holds {size} item(s), and "
+            f"expected {expected!r}: yield each batch as soon as it holds "
+            f"{checks.count(size, 'item')}, and "
             "the rest once the input has ended."
         )

@@ -414,9 +414,14 @@ async def check_cancelled_cleanly(
             t.cancel()
         await asyncio.wait(left, timeout=0.5)
         pytest.fail(
-            f"{what} was cancelled and ended cancelled, but {len(left)} task(s) it had started "
-            f"were still running 1 s later ({names})"
-            + (f", with {len(alive)} child(ren) still running" if alive else "")
+            f"{what} was cancelled and ended cancelled, but {checks.count(len(left), 'task')} it "
+            "had started "
+            f"{'was' if len(left) == 1 else 'were'} still running 1 s later ({names})"
+            + (
+                f", with {checks.count(len(alive), 'child', 'children')} still running"
+                if alive
+                else ""
+            )
             + ": cancelling your function must stop the work it started. asyncio.gather and "
             "asyncio.TaskGroup cancel their tasks when they are cancelled; tasks you create "
             "yourself (create_task, ensure_future, as_completed, asyncio.wait) you must cancel "
@@ -943,8 +948,10 @@ async def test_run_all_runs_a_repeated_command_twice(children):
     printed = sorted(int(out) for _, out in result if str(out).strip().isdigit())
     if len(result) != 2 or len(pids) != 2:
         pytest.fail(
-            f"run_all() of the same command twice returned {len(result)} result(s) and "
-            f"started {len(pids)} child(ren); expected 2 and 2. Each command in the list is a "
+            f"run_all() of the same command twice returned {checks.count(len(result), 'result')} "
+            "and "
+            f"started {checks.count(len(pids), 'child', 'children')}; expected 2 and 2. Each "
+            "command in the list is a "
             "request of its own, even when it repeats another: run every one (no dict or set "
             "keyed by the command, no cache), and return one result per command.",
             pytrace=False,
@@ -1407,7 +1414,8 @@ async def test_stream_lines_calls_on_line_on_the_event_loop_thread(children):
     others = [t for t in threads if t != loop_thread]
     if others:
         pytest.fail(
-            f"on_line was called {len(others)} time(s) from another thread, not the event "
+            f"on_line was called {checks.count(len(others), 'time')} from another thread, not the "
+            "event "
             "loop's: the caller's callback may touch asyncio objects (an Event, a Queue, a "
             "Future), which only the loop's own thread may use. Read the lines with asyncio "
             "(`async for line in proc.stdout`) and call on_line from your coroutine; do not "
@@ -1820,7 +1828,8 @@ async def test_run_with_timeout_leaves_nothing_behind_after_it_returns(children)
             t.cancel()
         await asyncio.wait(left, timeout=0.5)
         pytest.fail(
-            f"run_with_timeout() returned, but {len(left)} task(s) it started were still "
+            f"run_with_timeout() returned, but {checks.count(len(left), 'task')} it started "
+            f"{'was' if len(left) == 1 else 'were'} still "
             f"running ({names}): cancel what you no longer need before returning (a task "
             "racing proc.wait() against asyncio.sleep(timeout) must be cancelled when the "
             "other one wins).",

@@ -161,7 +161,9 @@ def load_exercise(folder: Path) -> Exercise:
         hints=tuple(h.strip() for h in hints),
         folder=folder,
     )
-    for needed in (exercise.module_file, exercise.test_file.name, "README.md"):
+    # The learner's own file is not metadata: a deleted one fails that exercise's tests (which
+    # say how to get the stub back), while every other command keeps working.
+    for needed in (exercise.test_file.name, "README.md"):
         if not (folder / needed).is_file():
             raise CatalogError(f"{folder}: missing {needed}")
     return exercise
@@ -184,8 +186,13 @@ def load_catalog(root: Path) -> tuple[Exercise, ...]:
 
 
 def find(root: Path, key: str | int) -> Exercise | None:
-    """Look an exercise up by number (3, "03"), folder name or slug."""
-    text = str(key).strip().strip("/")
+    """Look an exercise up by number (3, "03"), folder name, slug, or a path into its folder
+    ("exercises/03", "exercises/03_tasks/tasks.py")."""
+    text = str(key).strip().replace("\\", "/")
+    parts = [p for p in text.split("/") if p not in ("", ".")]
+    if "exercises" in parts[:-1]:
+        parts = parts[parts.index("exercises") + 1 :]
+    text = parts[0] if parts else ""
     for exercise in load_catalog(root):
         if text in (exercise.name, exercise.slug) or (
             text.isdigit() and int(text) == exercise.number

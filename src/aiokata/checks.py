@@ -101,3 +101,8 @@ async def within(seconds: float, awaitable: Awaitable[T], message: str) -> T:
         if not scope.expired():
             raise  # the code under test raised it: not this limit
     pytest.fail(message, pytrace=False)
+
+
+def count(number: int, one: str, many: str | None = None) -> str:
+    """`number` and its noun, singular or plural: "1 time", "3 times", "2 children"."""
+    return f"{number:,} {one if number == 1 else many or one + 's'}"

@@ -8,19 +8,35 @@ learner's words.
 
 from __future__ import annotations
 
+import ast
 import asyncio
+import asyncio.base_events
 import asyncio.events
+import builtins
+import collections
 import contextlib
+import functools
+import inspect
+import linecache
+import os
 import sys
 import time
 import warnings
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from aiokata import targets
+
 # One step of a coroutine (or one callback) holding the loop this long in real time is a
 # blocking call. Steps of a correct solution take microseconds; this is 1000x that.
 STALL_SECONDS = 0.5
+
+_ASYNCIO = os.path.dirname(asyncio.__file__) + os.sep
+_HERE = __file__.removesuffix("c")  # this file's frames (the create_task wrapper) are ours
+
+Frame = tuple[str, int, str]  # (file name, line number, function)
 
 
 class BlockingCallError(RuntimeError):
@@ -29,7 +45,7 @@ class BlockingCallError(RuntimeError):
 
 @dataclass
 class Findings:
-    focus: set[str] = field(default_factory=set)  # the target's file(s), for pointing at lines
+    focus: set[str] = field(default_factory=set)  # the target's files, for pointing at lines
     allow_blocking: bool = False
     blocking_calls: list[str] = field(default_factory=list)
     stalls: list[tuple[float, str]] = field(default_factory=list)
@@ -39,6 +55,12 @@ class Findings:
     loop: asyncio.AbstractEventLoop | None = None
     tasks_before: set[asyncio.Task] = field(default_factory=set)
     loop_elapsed: float | None = None  # loop time the test's body took
+    test_file: str | None = None  # the test's own file
+    test_name: str | None = None  # the test function's name
+    # Who made each task: the asyncio function called, and the target's line that called it.
+    task_origins: weakref.WeakKeyDictionary[asyncio.Task, TaskOrigin] = field(
+        default_factory=weakref.WeakKeyDictionary
+    )
 
     def where(self, frames: list[tuple[str, int, str]]) -> str:
         """`(tasks.py, line 12, in run_all)` for the innermost frame in the target's file."""
@@ -54,6 +76,55 @@ class Findings:
         source = context.get("task") or context.get("future") or context.get("handle")
         name = _describe(source)
         self.loop_errors.append(f"{message}{f' in {name}' if name else ''}: {detail}".rstrip(": "))
+
+    def note_task(self, task: asyncio.Task, frame) -> None:
+        """Remember how `task` was made, from `frame`, the caller of loop.create_task()."""
+        api = "loop.create_task"
+        while frame is not None and _internal(frame.f_code.co_filename):
+            if frame.f_code.co_filename.startswith(_ASYNCIO):
+                api = frame.f_code.co_qualname  # the outermost: what the caller called
+            frame = frame.f_back
+        site, starter = None, frame.f_code.co_filename if frame is not None else None
+        if starter in self.focus:
+            site = (starter, frame.f_lineno, frame.f_code.co_name)
+        self.task_origins[task] = TaskOrigin(api, site, starter)
+
+    def unawaited_coroutine(self, coro: object) -> str:
+        """What to say about `coro`, a coroutine thrown away without being awaited: the
+        expression in the target's file that made it, when its origin shows one."""
+        name = getattr(coro, "__name__", "?")
+        origin = list(getattr(coro, "cr_origin", None) or ())  # most recent call first
+        index = next((i for i, (f, _, _) in enumerate(origin) if f in self.focus), None)
+        builds = (
+            "Calling an async function only builds a coroutine object; nothing in it runs "
+            "until you await it"
+        )
+        if index is None:
+            return (
+                f"The coroutine {name}() was created but never awaited. {builds} "
+                "or hand it to asyncio.create_task()."
+            )
+        filename, lineno, _ = origin[index]
+        where = f"line {lineno} of {targets.display(Path(filename))}"
+        code = linecache.getline(filename, lineno).strip()
+        if index == 0:  # made right there, by calling a coroutine function
+            call = _unawaited_call(filename, lineno, name)
+            if call is not None:
+                return (
+                    f"`{call}` on {where} made a coroutine that was never awaited. "
+                    f"{builds} (`await {call}`) or hand it to asyncio.create_task()."
+                )
+            return (
+                f"A call on {where} made a coroutine of {name}() that was never awaited"
+                f"{f': `{code}`' if code else ''}. {builds} (`await` the call) or hand it "
+                "to asyncio.create_task()."
+            )
+        return (
+            f"{where[0].upper()}{where[1:]}{f' (`{code}`)' if code else ''} called code that "
+            f"made a coroutine of {name}(), and that coroutine was never awaited. If a call "
+            "on that line gives back a coroutine, `await` it (or hand it to "
+            "asyncio.create_task())."
+        )
 
     def collect_leftovers(self) -> None:
         if self.loop is None or self.loop.is_closed():
@@ -82,14 +153,320 @@ class Findings:
                 "An exception inside a task nobody awaits, or inside a callback, is lost "
                 "unless you await the task (or check its result)."
             )
-        if self.leftover:
-            names = ", ".join(_describe(t) for t in self.leftover[:5])
-            found.append(
-                f"Your code left {len(self.leftover)} task(s) still running after it "
-                f"returned: {names}. Every task you start must be awaited, or cancelled and "
-                "then awaited, before your function returns."
-            )
+        found.extend(self._leftover_messages())
         return found
+
+    def _runs_the_test(self, task: asyncio.Task) -> bool:
+        """Is `task` the one running the test function itself?"""
+        coro = task.get_coro()
+        return getattr(coro, "__name__", None) == self.test_name and any(
+            frame.f_code.co_filename == self.test_file for frame in _awaiting(coro)
+        )
+
+    def _leftover_messages(self) -> list[str]:
+        """One paragraph per way the leftover tasks were made: by the target's own
+        create_task(), by a gather() or as_completed() it called, or by other code."""
+        groups: dict[tuple, list[asyncio.Task]] = {}
+        for task in self.leftover:
+            origin = self.task_origins.get(task) or TaskOrigin("", None)
+            inside = _code_file(task.get_coro()) in self.focus or _waiting_at(task, self.focus)
+            if origin.site is None and inside:  # another's task, running the target's code
+                by_test = origin.starter is not None and origin.starter == self.test_file
+                key: tuple = ("inside", by_test)
+            elif origin.site is None and self._runs_the_test(task):
+                key = ("test",)
+            elif origin.site is None:
+                key = ("other",)
+            elif origin.api in _STARTS_A_TASK:
+                key = ("started", origin.api, origin.site)
+            elif origin.api == "gather":
+                key = ("gather", origin.site, _gathered_by(task))
+            else:
+                key = ("wrapped", origin.api, origin.site)
+            groups.setdefault(key, []).append(task)
+        return [
+            _leftover_message(key, tasks, self.focus, _cancel_note(tasks))
+            for key, tasks in groups.items()
+        ]
+
+
+@dataclass(frozen=True)
+class TaskOrigin:
+    api: str  # the asyncio function called to make the task ("create_task", "gather", ...)
+    site: Frame | None  # the target's line that called it; None: no line of the target did
+    starter: str | None = None  # the file of the code that called it
+
+
+# The functions that start the one task they are asked for; the others (gather, as_completed,
+# wait_for, shield) wrap coroutines handed to them in tasks of their own.
+_STARTS_A_TASK = {
+    "create_task",
+    "ensure_future",
+    "TaskGroup.create_task",
+    "loop.create_task",  # called directly: no asyncio function in between
+}
+
+
+def _internal(filename: str) -> bool:
+    return filename.startswith(_ASYNCIO) or filename == _HERE
+
+
+def _plural(count: int, one: str, many: str) -> str:
+    return one if count == 1 else many
+
+
+def _tasks(count: int) -> str:
+    return f"{count} {_plural(count, 'task', 'tasks')}"
+
+
+def _names(tasks: list[asyncio.Task]) -> str:
+    counts = collections.Counter(_describe(t) for t in tasks)
+    shown = [name if n == 1 else f"{name} ({n} of them)" for name, n in counts.most_common(5)]
+    more = len(counts) - len(shown)
+    return ", ".join(shown) + (
+        f", and {more} other {_plural(more, 'kind', 'kinds')}" if more else ""
+    )
+
+
+def _site(site: Frame) -> str:
+    filename, lineno, _ = site
+    code = linecache.getline(filename, lineno).strip()
+    return f"line {lineno} of {targets.display(Path(filename))}" + (f" (`{code}`)" if code else "")
+
+
+def _gathered_by(task: asyncio.Task) -> asyncio.Future | None:
+    """The future asyncio.gather() returned for the coroutines it wrapped, `task` among them:
+    gather's callback on each of its tasks holds it."""
+    for callback, _ in getattr(task, "_callbacks", None) or ():
+        code = getattr(callback, "__code__", None)
+        if code is None or code.co_qualname != "gather.<locals>._done_callback":
+            continue
+        cells = dict(
+            zip(code.co_freevars, getattr(callback, "__closure__", None) or (), strict=False)
+        )
+        try:
+            outer = cells["outer"].cell_contents
+        except (KeyError, ValueError):
+            continue
+        if isinstance(outer, asyncio.Future):
+            return outer
+    return None
+
+
+def _code_file(coro: object) -> str | None:
+    code = getattr(coro, "cr_code", None) or getattr(coro, "gi_code", None)
+    return getattr(code, "co_filename", None)
+
+
+def _awaiting(coro: object) -> Iterator:
+    """The frames of a suspended coroutine and of those it awaits, outermost first."""
+    for _ in range(100):
+        frame = getattr(coro, "cr_frame", None) or getattr(coro, "gi_frame", None)
+        if frame is None:
+            return
+        yield frame
+        coro = getattr(coro, "cr_await", None) or getattr(coro, "gi_yieldfrom", None)
+
+
+def _waiting_at(task: asyncio.Task, focus: set[str]) -> Frame | None:
+    """The innermost line of the target's file that `task` is suspended at, if any."""
+    found = None
+    for frame in _awaiting(task.get_coro()):
+        if frame.f_code.co_filename in focus:
+            found = (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+    return found
+
+
+def _cancel_note(tasks: list[asyncio.Task]) -> str:
+    """Said of leftover tasks that had been asked to cancel, but had not ended yet."""
+    asked = sum(1 for task in tasks if task.cancelling())
+    if not asked:
+        return ""
+    who = _plural(asked, "It had", "They had") if asked == len(tasks) else f"{asked} of them had"
+    return (
+        f"{who} been cancelled, but had not ended yet: cancel() only asks, so await a task "
+        "after cancelling it, to be sure it has ended."
+    )
+
+
+def _leftover_message(key: tuple, tasks: list[asyncio.Task], focus: set[str], note: str) -> str:
+    """`note`: what _cancel_note() says of these tasks ("" when none was cancelled)."""
+    count, names = len(tasks), _names(tasks)
+    was = _plural(count, "was", "were")
+    must_end = note or (
+        "Every task your code starts must have finished before it returns: await it, or "
+        "cancel it and then await it."
+    )
+    if key[0] == "started":
+        _, api, site = key
+        return (
+            f"Your code started {_tasks(count)} with {api}() on {_site(site)}, and "
+            f"{_plural(count, 'it was', 'they were')} still running when the test "
+            f"ended: {names}. {must_end}"
+        )
+    if key[0] == "gather":
+        _, site, outer = key
+        return _gather_message(site, outer, count, names, note)
+    if key[0] == "wrapped":
+        _, api, site = key
+        if api == "as_completed":
+            return (
+                f"The as_completed(...) on {_site(site)} ran each coroutine handed to it as a "
+                f"task, and {count} of them {was} still running when the test "
+                f"ended: {names}. as_completed() does not cancel them when you stop taking "
+                "its results early, or when it times out: cancel the ones still running, then "
+                f"await them, before your function returns.{f' {note}' if note else ''}"
+            )
+        handed = _plural(count, "the coroutine handed to it", "the coroutines handed to it")
+        return (
+            f"The {api}(...) on {_site(site)} ran {handed} as {_plural(count, 'a task', 'tasks')}"
+            f", and {_plural(count, 'it was', f'{count} were')} still running when the test "
+            f"ended: {names}. {must_end}"
+        )
+    if key[0] == "inside":
+        started = "the test started" if key[1] else "your code did not start"
+        waiting = _waiting_at(tasks[0], focus)
+        if count == 1:
+            at = f", waiting at {_site(waiting)}" if waiting else ""
+            lead = f"a task {started} was still running your code: {names}{at}."
+        else:
+            at = f"; one was waiting at {_site(waiting)}" if waiting else ""
+            lead = f"{count} tasks {started} were still running your code: {names}{at}."
+        return f"When the test ended, {lead}{f' {note}' if note else ''}"
+    if key[0] == "test":
+        return (
+            f"The test's own task ({names}) had not finished when the test's run ended: the "
+            "event loop stopped running it. An exception that stops a whole program "
+            "(SystemExit, KeyboardInterrupt) stops the loop too when it escapes from a task."
+        )
+    them = _plural(count, "it", "them")
+    return (
+        f"{_tasks(count)} {was} still running when the test ended: {names}. No line of your "
+        f"file started {them}: perhaps asyncio or a library started {them} for something your "
+        "code did (a callback, a coroutine handed on). Whatever your code sets going must have "
+        f"finished before it returns.{f' {note}' if note else ''}"
+    )
+
+
+def _gather_message(
+    site: Frame, outer: asyncio.Future | None, count: int, names: str, note: str
+) -> str:
+    was = _plural(count, "was", "were")
+    where = f"gather(...) on {_site(site)}"
+    them = f"{count} of them {was}"
+    also = f" {note}" if note else ""
+    if outer is not None and outer.done() and not outer.cancelled():
+        unseen = bool(getattr(outer, "_log_traceback", False))  # read: nobody awaited it
+        error = getattr(outer, "_exception", None)  # exception() would mark it as read
+        if getattr(outer, "_cancel_requested", False):  # gather itself was cancelled
+            return (
+                f"The {where} was cancelled, and cancelled its coroutines in turn, but did not "
+                f"wait for them to end: {them} still running when the test ended: "
+                f"{names}. To be sure they have ended, start them as tasks and, when your "
+                "code is cancelled, cancel them and await them (an asyncio.TaskGroup does "
+                "that for you)."
+            )
+        if isinstance(error, asyncio.CancelledError):
+            why = "CancelledError when one of its coroutines was cancelled"
+        else:
+            why = "when one of its coroutines failed" + (
+                f" ({_exception(error)})" if error is not None else ""
+            )
+        if unseen:
+            return (
+                f"Nothing awaited the {where}. It ended with {why}, and the others kept "
+                f"running: {them} still running when the test ended: {names}. "
+                "gather() starts its coroutines at once, and only awaiting it waits for "
+                f"them: `await asyncio.gather(...)`.{also}"
+            )
+        return (
+            f"The {where} raised {why}, and the others kept running: gather does not cancel "
+            f"them. {them} still running when the test ended: {names}. Before "
+            "your function returns, every coroutine it hands to gather must have finished: "
+            "catch the error and cancel the others (asyncio.TaskGroup does both for you), or "
+            f"pass return_exceptions=True to wait for all of them.{also}"
+        )
+    if outer is not None and not outer.done():
+        return (
+            f"The {where} had not finished when the test ended: {count} of the coroutines "
+            f"handed to it {was} still running: {names}. gather() starts its coroutines at "
+            "once, and only awaiting it waits for them. Likely: it was never awaited; write "
+            f"`await asyncio.gather(...)`.{also}"
+        )
+    return (
+        f"The {where} ran each coroutine handed to it as a task, and {them} still "
+        f"running when the test ended: {names}. Every coroutine your code hands to "
+        "gather must have finished before it returns: await the gather, and if it raises, "
+        f"cancel the others (asyncio.TaskGroup does both for you).{also}"
+    )
+
+
+def _exception(exc: BaseException) -> str:
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _callee(call: ast.Call) -> str | None:
+    func = call.func
+    if isinstance(func, ast.Name):
+        return func.id
+    if isinstance(func, ast.Attribute):
+        return func.attr
+    return None
+
+
+# Methods that never give back a coroutine, on the objects a learner puts coroutines into.
+_PLAIN_METHODS = {"append", "extend", "insert", "add", "setdefault", "put_nowait", "format", "join"}
+
+
+def _plain(func: ast.expr) -> bool:
+    """Is `func` known to be a plain (not async) function: a builtin, or asyncio's own?"""
+    if isinstance(func, ast.Name):
+        found = getattr(builtins, func.id, None)
+    elif isinstance(func, ast.Attribute):
+        if func.attr in _PLAIN_METHODS:
+            return True
+        if not (isinstance(func.value, ast.Name) and func.value.id == "asyncio"):
+            return False
+        found = getattr(asyncio, func.attr, None)
+    else:
+        return False
+    return callable(found) and not inspect.iscoroutinefunction(found)
+
+
+def _unawaited_call(filename: str, lineno: int, name: str) -> str | None:
+    """The source of the one call on line `lineno` that can have made a coroutine of
+    `name`() without awaiting it, or None when the line does not show which call it was."""
+    return _call_on_line("".join(linecache.getlines(filename)), lineno, name)
+
+
+@functools.lru_cache(maxsize=256)  # a loop can throw away thousands of coroutines in one test
+def _call_on_line(source: str, lineno: int, name: str) -> str | None:
+    calls = _calls_by_line(source).get(lineno, [])
+    named = [call for call in calls if _callee(call) == name]
+    calls = named or [call for call in calls if not _plain(call.func)]
+    found = {" ".join((ast.get_source_segment(source, call) or "").split()) for call in calls}
+    if len(found) != 1:
+        return None
+    return found.pop() or None
+
+
+@functools.lru_cache(maxsize=8)
+def _calls_by_line(source: str) -> dict[int, list[ast.Call]]:
+    """The calls not awaited right away, by the lines a call is reported on: where it starts,
+    and where its `(` is (a method call split over lines)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return {}
+    awaited = {id(node.value) for node in ast.walk(tree) if isinstance(node, ast.Await)}
+    lines: dict[int, list[ast.Call]] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and id(node) not in awaited:
+            for line in dict.fromkeys((node.lineno, node.func.end_lineno)):
+                if line is not None:
+                    lines.setdefault(line, []).append(node)
+    return lines
 
 
 def _describe(obj: object) -> str:
@@ -121,6 +498,7 @@ def guarded(findings: Findings) -> Iterator[Findings]:
     global _current
     real_sleep = time.sleep
     real_run = asyncio.events.Handle._run
+    real_create_task = asyncio.base_events.BaseEventLoop.create_task
     real_warn = warnings._warn_unawaited_coroutine  # type: ignore[attr-defined]
     old_depth = sys.get_coroutine_origin_tracking_depth()
 
@@ -152,17 +530,18 @@ def guarded(findings: Findings) -> Iterator[Findings]:
                 findings.stalls.append((took, _describe_handle(handle)))
 
     def record_unawaited(coro: object) -> None:
-        name = getattr(coro, "__name__", "?")
-        origin = getattr(coro, "cr_origin", None) or ()
-        frames = list(origin)  # most recent call first, as `where` expects
-        findings.unawaited.append(
-            f"The coroutine {name}() was created but never awaited{findings.where(frames)}. "
-            f"Calling an async function only builds a coroutine object; nothing in it runs "
-            f"until you `await {name}(...)` or hand it to asyncio.create_task()."
-        )
+        findings.unawaited.append(findings.unawaited_coroutine(coro))
+
+    def tracked_create_task(loop: asyncio.AbstractEventLoop, *args, **kwargs) -> asyncio.Task:
+        __tracebackhide__ = True
+        task = real_create_task(loop, *args, **kwargs)
+        with contextlib.suppress(Exception):  # only a note: never break the task's creation
+            findings.note_task(task, sys._getframe(1))
+        return task
 
     time.sleep = guarded_sleep
     asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
+    asyncio.base_events.BaseEventLoop.create_task = tracked_create_task  # type: ignore[method-assign]
     warnings._warn_unawaited_coroutine = record_unawaited  # type: ignore[attr-defined]
     sys.set_coroutine_origin_tracking_depth(32)
     _current = findings
@@ -172,6 +551,7 @@ def guarded(findings: Findings) -> Iterator[Findings]:
         _current = None
         time.sleep = real_sleep
         asyncio.events.Handle._run = real_run  # type: ignore[method-assign]
+        asyncio.base_events.BaseEventLoop.create_task = real_create_task  # type: ignore[method-assign]
         warnings._warn_unawaited_coroutine = real_warn  # type: ignore[attr-defined]
         sys.set_coroutine_origin_tracking_depth(old_depth)
 

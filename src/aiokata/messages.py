@@ -63,8 +63,9 @@ def strays(found: list[str]) -> str:
     )
     more = f"\n    ... and {len(counts) - 5} other commands" if len(counts) > 5 else ""
     return (
-        f"Your code left {len(found)} process(es) running after the test ended; they were "
-        f"killed:\n{shown}{more}\nThey had left the test's process group (a session of their "
+        f"Your code left {len(found)} {'process' if len(found) == 1 else 'processes'} running "
+        f"after the test ended; {'it was' if len(found) == 1 else 'they were'} killed:\n"
+        f"{shown}{more}\nThey had left the test's process group (a session of their "
         "own, or a parent that exited first), so nothing waited for them. Every process your "
         "code starts must have ended before your function returns: await its wait(), or kill "
         "it and then await wait()."

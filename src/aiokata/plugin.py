@@ -6,6 +6,7 @@ it only acts on tests inside an `exercises/NN_slug/` folder of the kit.
 
 from __future__ import annotations
 
+import ast
 import asyncio
 import functools
 import gc
@@ -20,10 +21,10 @@ import pytest
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
-from aiokata import catalog, guards, isolation, messages, results, scenarios, targets
+from aiokata import bytask, catalog, guards, isolation, messages, results, scenarios, stash, targets
 
-EXERCISE = pytest.StashKey[catalog.Exercise]()
-FINDINGS = pytest.StashKey[guards.Findings]()
+EXERCISE = stash.EXERCISE
+FINDINGS = stash.FINDINGS
 
 # Real-time budget of one test, and the loop-time budget of a virtual-time test.
 DEFAULT_WALL_LIMIT = 3.0
@@ -81,6 +82,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help=f"stop an exercise test after this much real time (default {DEFAULT_WALL_LIMIT})",
     )
     group.addoption(
+        "--by-task",
+        action="store_true",
+        help="group each exercise's tests under one node per task (task_1, task_2 ...), "
+        "as an editor's test explorer shows them",
+    )
+    group.addoption(
         "--no-isolation",
         action="store_true",
         help="run exercise tests in this process instead of a forked child each "
@@ -112,6 +119,135 @@ def pytest_load_initial_conftests(
     if renamed:
         namespace = early_config.known_args_namespace
         namespace.file_or_dir = [renamed.get(a, a) for a in namespace.file_or_dir]
+    _tests_instead_of_code(early_config, args)
+
+
+NOTES = pytest.StashKey[list[str]]()  # one-line notes on the command line, shown at the start
+_NOT_TESTS = {"README.md": "the lesson", catalog.METADATA: "the exercise's metadata"}
+
+
+def _tests_instead_of_code(early_config: pytest.Config, args: list[str]) -> None:
+    """`pytest exercises/03_tasks/tasks.py` names the learner's code, which has no tests:
+    run the exercise's tests instead, and say so. The same for its README.md and
+    exercise.toml, and for the reference solution (tested with --solutions)."""
+    root, here = early_config.rootpath, early_config.invocation_params.dir
+    namespace = early_config.known_args_namespace
+    renamed: dict[str, str] = {}
+    solutions: list[tuple[str, str]] = []  # (argument, the exercise as typed in a command)
+    notes: list[str] = []
+    for arg in dict.fromkeys(namespace.file_or_dir):
+        typed, _, test = arg.partition("::")
+        try:
+            found = _not_a_test_file(root, Path(here, typed).resolve())
+        except catalog.CatalogError:
+            return  # the collection reports the broken metadata properly
+        if found is None:
+            continue
+        exercise, what = found
+        folder = os.path.relpath(exercise.folder, here)
+        command = f"exercises/{exercise.number:02d}" if Path(here) == root else folder
+        tests = os.path.relpath(exercise.test_file, here)
+        solution = what == "the reference solution"
+        option = "--solutions " if solution or namespace.solutions else ""
+        name = re.split(r"[\[:]", test)[0]
+        if name and not _defines(exercise.test_file, name):
+            raise pytest.UsageError(
+                f"{typed} is {what}, not its tests, and {tests} has no test called {name}: "
+                f"run `pytest {option}{command}` for all of its tests, or "
+                f"`pytest {option}{command} -k {name}` for those whose names contain {name}"
+            )
+        renamed[arg] = f"{tests}::{test}" if test else folder
+        instead = (
+            f"{tests}::{test}` instead."
+            if test
+            else f"{command}` instead (the tests are in {tests})."
+        )
+        notes.append(f"{typed} is {what}, not its tests: running `pytest {option}{instead}")
+        if solution:
+            solutions.append((arg, command))
+    if solutions and not namespace.solutions:
+        given = {arg for arg, _ in solutions}
+        if namespace.submission or any(a not in given for a in namespace.file_or_dir):
+            arg, command = solutions[0]
+            raise pytest.UsageError(
+                f"{arg} is the reference solution, not its tests: to test it, run "
+                f"`pytest --solutions {command}` on its own"
+            )
+        args.append("--solutions")
+        namespace.solutions = True
+    if not renamed:
+        return
+    args[:] = [renamed.get(a, a) for a in args]
+    namespace.file_or_dir = [renamed.get(a, a) for a in namespace.file_or_dir]
+    early_config.stash[NOTES] = notes
+
+
+def _not_a_test_file(root: Path, path: Path) -> tuple[catalog.Exercise, str] | None:
+    """The exercise `path` belongs to and what the file is, when it is one of its files
+    without tests: the learner's code, the lesson, the metadata or the reference solution."""
+    exercises = (root / "exercises").resolve()
+    for exercise in catalog.load_catalog(root):
+        folder = path.parent
+        if folder.parent == exercises and folder.name in (exercise.name, f"{exercise.number:02d}"):
+            if path.name == exercise.module_file:
+                return exercise, "your code"
+            if path.name in _NOT_TESTS:
+                return exercise, _NOT_TESTS[path.name]
+        solutions = (root / "solutions" / exercise.name).resolve()
+        if folder == solutions and path.name == exercise.module_file:
+            return exercise, "the reference solution"
+    return None
+
+
+def _defines(test_file: Path, name: str) -> bool:
+    """Does `test_file` define a test (function or class) called `name` at its top level?"""
+    try:
+        tree = ast.parse(test_file.read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, ValueError):
+        return True  # pytest will say what is wrong with it
+    return any(
+        getattr(node, "name", None) == name
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+    )
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> Iterator[object]:
+    """Keep looptime's call wrapper from asking for a loop where a plain test has none.
+
+    looptime looks for the running loop with `policy.get_event_loop()` whenever a test has
+    pytest-asyncio's `event_loop_policy` among its fixtures, as every test does. For a plain
+    (not async) test there is no loop: Python 3.12+ warns (3.14 raises), and the suite's
+    `filterwarnings = error` turns that into a failure of a test that never touched asyncio.
+    Hiding the fixture from looptime for that call changes nothing else: the test's own
+    arguments are looked up by name, and looptime has nothing to do in a plain test anyway."""
+    hidden = None
+    funcargs = pyfuncitem.funcargs
+    inner = getattr(getattr(pyfuncitem.obj, "hypothesis", None), "inner_test", None)
+    plain = pyfuncitem.get_closest_marker("asyncio") is None and not (
+        inspect.iscoroutinefunction(inner or pyfuncitem.obj)
+    )
+    if plain and "event_loop_policy" in funcargs:
+        if "event_loop_policy" not in pyfuncitem._fixtureinfo.argnames:
+            hidden = funcargs.pop("event_loop_policy")
+    try:
+        return (yield)
+    finally:
+        if hidden is not None:
+            funcargs["event_loop_policy"] = hidden
+
+
+def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> object:
+    return bytask.make_module(module_path, parent)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection(session: pytest.Session) -> None:
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    for note in session.config.stash.get(NOTES, []):
+        if reporter is not None:
+            reporter.write_line(f"aiokata: {note}", yellow=True)
 
 
 _VALUE_OPTIONS = ("--submission", "--aiokata-report")
@@ -337,6 +473,8 @@ def _findings_for(item: pytest.Item) -> guards.Findings:
     return guards.Findings(
         focus={str(path)},
         allow_blocking=item.get_closest_marker("allow_blocking") is not None,
+        test_file=str(item.path),
+        test_name=getattr(item, "originalname", item.name),
     )
 
 

@@ -60,13 +60,19 @@ class Standing:
         return self.record is not None and self.record.done
 
     @property
+    def missing(self) -> bool:
+        return not learner_file(self.exercise).exists()
+
+    @property
     def label(self) -> str:
         if self.done:
-            return "done"
+            return "passes"
+        if self.missing:
+            return f"file missing: aiokata reset {self.exercise.number:02d}"
         if not self.started:
             return "not started"
         passed = len(self.record.tasks_passed) if self.record else 0
-        return f"in progress, {passed}/{len(self.exercise.tasks)} tasks"
+        return f"in progress, {passed}/{len(self.exercise.tasks)} tasks pass"
 
 
 def record_from(exercise: catalog.Exercise, tests: list[dict], file_digest: str) -> ExerciseRecord:
@@ -110,7 +116,10 @@ def refresh(
             raise ProgressError(f"the tests could not run (pytest exit code {code}):\n{tail}")
         for exercise in stale:
             mine = [t for t in tests if t["exercise"] == exercise.name]
-            state.results[exercise.name] = record_from(exercise, mine, digests[exercise.name])
+            record = record_from(exercise, mine, digests[exercise.name])
+            state.results[exercise.name] = record
+            if record.done:
+                state.solved.add(exercise.name)
     return [
         Standing(e, state.results.get(e.name), True)
         if e.name not in fresh
@@ -134,9 +143,15 @@ def backup(kit: Path, exercise: catalog.Exercise) -> Path:
     """Copy the learner's file aside under a timestamped name; returns the copy's path.
 
     The copy is written under a temporary name, read back and compared before it gets its
-    backup name, so a backup that exists is complete: a full disk leaves no half-made one."""
+    backup name, so a backup that exists is complete: a full disk leaves no half-made one.
+    A file identical to the newest backup is not copied again: that backup is returned."""
     data = learner_file(exercise).read_bytes()
     folder = backup_folder(kit, exercise)
+    saved = backups(kit, exercise)
+    if saved:
+        with contextlib.suppress(OSError):
+            if saved[-1].read_bytes() == data:
+                return saved[-1]
     stem = Path(exercise.module_file).stem
     stamp = time.strftime("%Y%m%dT%H%M%S")
     target = folder / f"{stem}-{stamp}.py"

@@ -112,3 +112,109 @@ def run_all(
 
 def failing_tasks(tests: list[dict]) -> set[int]:
     return {t["task"] for t in tests if t["status"] != "pass"}
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Whether one proof held: the stub's, the solution's, or a catalogued answer's."""
+
+    exercise: str
+    name: str  # "stub", "solution", or the proof file's stem
+    kind: str  # "stub", "solution", "wrong" or "right"
+    held: bool
+    detail: str  # what was expected and what happened, or (held) what the proof showed
+    why: str = ""
+
+
+def _summary(tests: list[dict]) -> str:
+    return "\n".join(f"  task {t['task']} {t['status']}: {t['nodeid']}" for t in tests)
+
+
+def _first_line(message: str) -> str:
+    return next((line.strip() for line in message.splitlines() if line.strip()), "")
+
+
+def check_stub(name: str, tests: list[dict] | None) -> Verdict:
+    if not tests:
+        return Verdict(name, "stub", "stub", False, "the stub run reported no tests")
+    for test in tests:
+        if test["status"] != "fail":
+            return Verdict(name, "stub", "stub", False, f"{test['nodeid']}: got {test['status']}")
+        if "is not written yet" not in test["message"]:
+            return Verdict(
+                name,
+                "stub",
+                "stub",
+                False,
+                f"{test['nodeid']}: the stub's failure should say what to write, got:\n"
+                f"{test['message']}",
+            )
+    return Verdict(name, "stub", "stub", True, f"all {len(tests)} tests fail, saying what to write")
+
+
+def check_solution(name: str, tests: list[dict] | None) -> Verdict:
+    if not tests:
+        return Verdict(name, "solution", "solution", False, "the solution run reported no tests")
+    failed = [t for t in tests if t["status"] != "pass"]
+    if failed:
+        detail = "\n\n".join(f"{t['nodeid']}: {t['message']}" for t in failed)
+        return Verdict(name, "solution", "solution", False, detail)
+    return Verdict(name, "solution", "solution", True, f"all {len(tests)} tests pass")
+
+
+def check_proof(proof: Proof, tests: list[dict] | None) -> Verdict:
+    name = proof.file.stem
+    if not tests:
+        return Verdict(proof.exercise, name, proof.kind, False, "no results", proof.why)
+    if proof.kind == "right":
+        failed = [t for t in tests if t["status"] != "pass"]
+        if failed:
+            detail = "\n\n".join(f"{t['nodeid']}: {t['message']}" for t in failed)
+            return Verdict(proof.exercise, name, "right", False, detail, proof.why)
+        return Verdict(proof.exercise, name, "right", True, "passes", proof.why)
+    failing = failing_tasks(tests)
+    if failing != set(proof.fails):
+        return Verdict(
+            proof.exercise,
+            name,
+            "wrong",
+            False,
+            f"should fail tasks {sorted(proof.fails)} and pass the rest; failing: "
+            f"{sorted(failing)}\n{_summary(tests)}",
+            proof.why,
+        )
+    messages = [t["message"] for t in tests if t["status"] != "pass"]
+    saying = [m for m in messages if proof.says.lower() in m.lower()]
+    if not saying:
+        return Verdict(
+            proof.exercise,
+            name,
+            "wrong",
+            False,
+            f"no failure says {proof.says!r}; they said:\n" + "\n---\n".join(messages),
+            proof.why,
+        )
+    tasks = ", ".join(str(t) for t in sorted(failing))
+    return Verdict(
+        proof.exercise,
+        name,
+        "wrong",
+        True,
+        f"fails task {tasks}: {_first_line(saying[0])}",
+        proof.why,
+    )
+
+
+def verdicts(
+    kit: Path, results: dict[str, list[dict]], only: set[str] | None = None
+) -> list[Verdict]:
+    """Every proof of the exercises in `only` (or all), judged from `run_all`'s results."""
+    found = []
+    names = [e.name for e in catalog.load_catalog(kit) if only is None or e.name in only]
+    for name in names:
+        found.append(check_stub(name, results.get(f"stub/{name}")))
+        found.append(check_solution(name, results.get(f"solution/{name}")))
+        for proof in load_proofs(kit):
+            if proof.exercise == name:
+                found.append(check_proof(proof, results.get(proof.id)))
+    return found

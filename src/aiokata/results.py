@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from _pytest.reports import TestReport
 
-from aiokata import catalog, isolation, messages, targets
+from aiokata import catalog, isolation, messages, stash, targets
 
 COLLECTOR = pytest.StashKey["Collector"]()
 MESSAGE_LIMIT = 4000
@@ -100,10 +100,8 @@ class Collector:
                 self.deselected[key] = self.deselected.get(key, 0) + 1
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
-        from aiokata.plugin import EXERCISE
-
         for item in session.items:
-            exercise = item.stash.get(EXERCISE, None)
+            exercise = item.stash.get(stash.EXERCISE, None)
             if exercise is not None:
                 task = item.get_closest_marker("task").args[0]
                 self.results[item.nodeid] = TestResult(item.nodeid, exercise.name, task)
@@ -146,11 +144,12 @@ class Collector:
             done = passed_all and len(tests) == total
             if len(tests) < total:
                 verdict = f"{len(tests)} of {total} tests run, " + (
-                    "all passed" if passed_all else "not yet"
+                    "all of them pass" if passed_all else "not yet"
                 )
             else:
-                verdict = "done" if done else "not yet"
-            write(f"{exercise.number:02d} {exercise.title}: {verdict}")
+                verdict = "passes" if done else "not yet"
+            # A dash, not a colon: several titles hold a colon of their own.
+            write(f"{exercise.number:02d} {exercise.title} — {verdict}")
             for task in exercise.tasks:
                 mine = [t for t in tests if t.task == task.id]
                 if not mine:

@@ -39,6 +39,10 @@ class ExerciseRecord:
 class State:
     hints_shown: dict[str, int] = field(default_factory=dict)
     results: dict[str, ExerciseRecord] = field(default_factory=dict)
+    # Exercises that have passed at least once: their solution stays open after a reset.
+    solved: set[str] = field(default_factory=set)
+    # The exercise the learner chose last (`watch NN`, `n`, the watch list), if any.
+    current: str | None = None
 
 
 def path(kit: Path) -> Path:
@@ -52,7 +56,15 @@ def _parse(data: object) -> State:
     if not all(isinstance(k, str) and isinstance(v, int) and v >= 0 for k, v in hints.items()):
         raise ValueError("bad hints_shown")
     results = {name: ExerciseRecord(**record) for name, record in data["results"].items()}
-    return State(hints_shown=dict(hints), results=results)
+    # Both fields came after version 1's first release: absent means none yet.
+    solved = data.get("solved", [])
+    current = data.get("current")
+    if not isinstance(solved, list) or not all(isinstance(n, str) for n in solved):
+        raise ValueError("bad solved")
+    if current is not None and not isinstance(current, str):
+        raise ValueError("bad current")
+    solved_names = set(solved) | {name for name, record in results.items() if record.done}
+    return State(hints_shown=dict(hints), results=results, solved=solved_names, current=current)
 
 
 def load(kit: Path) -> tuple[State, str | None]:
@@ -86,5 +98,7 @@ def save(kit: Path, state: State) -> None:
         "version": VERSION,
         "hints_shown": state.hints_shown,
         "results": {name: asdict(record) for name, record in state.results.items()},
+        "solved": sorted(state.solved),
+        "current": state.current,
     }
     write_atomically(path(kit), json.dumps(payload, indent=1, sort_keys=True))

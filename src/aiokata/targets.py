@@ -113,11 +113,12 @@ def import_target(path: Path, exercise: catalog.Exercise) -> ModuleType:
         _check_handed_in(exercise, None, shown)
         if current().kind == "submission":
             _fail(f"{shown} is not in the submission, so none of this exercise's tests can pass.")
-        _fail(
-            f"{shown} does not exist. Each exercise is tested against "
-            f"{exercise.name}/{exercise.module_file}; restore it with `git checkout {shown}` "
-            "if you deleted it by accident."
-        )
+        if current().kind == "learner":
+            _fail(
+                f"{shown} is missing: `aiokata reset {exercise.number:02d}` puts the stub back "
+                f"(`aiokata restore {exercise.number:02d}` your latest backup, if you have one)."
+            )
+        _fail(f"{shown} does not exist, so none of this exercise's tests can run.")
     except IsADirectoryError:
         _fail(f"{shown} is a folder, not a Python file: put the exercise's code in a file there.")
     except OSError as exc:

@@ -9,16 +9,20 @@ import sys
 import threading
 from collections.abc import Iterator
 
+import click
 import watchfiles
 
 from aiokata import catalog, progress
+from aiokata.learner import Session, hint, print_check, print_list, show_next
+from aiokata.terminal import console
 
-HELP = "[dim]h hint · n next exercise · l list · q quit[/dim]"
+KEYS = "h hint · n next exercise · l list · q quit"
+LIST_KEYS = "type an exercise's number to watch it · any other key: back"
 
 
 class Keys:
     """Single keys from a terminal in cbreak mode, or whole lines when there is no terminal
-    (piped input, some IDE consoles): the first letter of each line counts."""
+    (piped input, some IDE consoles): a line is one key, or a number typed in the list."""
 
     def __init__(self) -> None:
         self.pressed: queue.Queue[str] = queue.Queue()
@@ -56,7 +60,7 @@ class Keys:
                     if not line:
                         return  # no input at all: keep watching, Ctrl-C stops
                     if line.strip():
-                        self.pressed.put(line.strip()[0].lower())
+                        self.pressed.put(line.strip().lower())
 
     def poll(self) -> str | None:
         try:
@@ -69,6 +73,14 @@ class Keys:
             self._restore()
 
 
+def _stamp(path) -> tuple[int, int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_mtime_ns, found.st_size, found.st_ino
+
+
 def _changes(folder, stop: threading.Event) -> Iterator[set]:
     # Short debounce: the result should follow a save within about a second.
     yield from watchfiles.watch(
@@ -76,74 +88,153 @@ def _changes(folder, stop: threading.Event) -> Iterator[set]:
     )
 
 
-def run(session, start: catalog.Exercise | None) -> None:
-    from aiokata.cli import console, list_command, print_check, show_next
+class Watch:
+    """What the watch screen shows: one exercise (rerun on every save of its file), or the
+    list of exercises to pick another from."""
 
-    standings = session.standings()
-    current = start or (
-        next_standing.exercise if (next_standing := session.next_unsolved(standings)) else None
-    )
+    def __init__(self, session, keys: Keys, current: catalog.Exercise) -> None:
+        self.session, self.keys, self.current = session, keys, current
+        self.listing = False
+        self.typed = ""  # digits typed so far in the list, single-key mode
+
+    def keys_line(self, text: str) -> str:
+        return f"[dim]{text if self.keys.single else text + ' (then Enter)'}[/dim]"
+
+    def clear(self) -> None:
+        if console.is_terminal:
+            console.clear()
+
+    def show(self, force: bool = False) -> None:
+        """Draw the exercise screen; `force` reruns its tests."""
+        e = self.current
+        (standing,) = self.session.standings([e], force=force)
+        self.listing = False
+        self.clear()
+        console.print(
+            f"[bold]aiokata watch[/bold]: exercises/{e.name}/{e.module_file} "
+            "(save it to rerun the tests)"
+        )
+        print_check(standing)
+        if standing.done:
+            following = self.following()
+            console.print()
+            console.print(f"[bold green]{e.number:02d} passes![/bold green]")
+            console.print(
+                f"  Compare yours with the reference: [cyan]aiokata solution {e.number:02d}"
+                f"[/cyan] (or [cyan]--diff[/cyan])"
+            )
+            if following is None:
+                console.print("  [green]Every exercise passes. Well done![/green]")
+            else:
+                console.print(
+                    f"  Press n for {following.number:02d} {following.title}, or keep "
+                    "editing: every save reruns the tests."
+                )
+        console.print(self.keys_line(KEYS))
+
+    def show_list(self) -> None:
+        self.listing, self.typed = True, ""
+        self.clear()
+        console.print("[bold]aiokata watch[/bold]: every exercise (> is the one watched)")
+        print_list(self.session, marked=self.current)
+        console.print(self.keys_line(LIST_KEYS))
+
+    def following(self) -> catalog.Exercise | None:
+        """The next exercise that does not pass: after this one, else from the start."""
+        others = [e for e in self.session.exercises if e != self.current]
+        later = [e for e in others if e.number > self.current.number]
+        order = later + [e for e in others if e.number < self.current.number]
+        found = self.session.next_unsolved(self.session.standings(order)) if order else None
+        return found.exercise if found else None
+
+    def pick(self, number: str) -> catalog.Exercise | None:
+        found = catalog.find(self.session.kit, number)
+        if found is None:
+            console.print(f"No exercise {number}; type one of the numbers in the list.")
+        return found
+
+    def press(self, key: str) -> catalog.Exercise | str | None:
+        """What a key asks for: an exercise to watch, "quit", "redraw", or nothing."""
+        if self.listing:
+            if key.isdigit():
+                self.typed += key
+                if self.keys.single and len(self.typed) < 2:
+                    return None
+                chosen, self.typed = self.pick(self.typed), ""
+                return chosen
+            return "quit" if key == "q" else "redraw"
+        match key[0]:
+            case "q":
+                return "quit"
+            case "h":
+                hint.callback(str(self.current.number), False, False)
+            case "l":
+                self.show_list()
+            case "n":
+                following = self.following()
+                if following is not None:
+                    return following
+                console.print("Every other exercise passes already.")
+        return None
+
+
+def run(session, start: catalog.Exercise | None) -> None:
+    current = start or session.current()
+    if current is None:
+        upcoming = session.next_unsolved(session.standings())
+        current = upcoming.exercise if upcoming else None
     if current is None:
         show_next(None)
         return
     keys = Keys()
     keys.start()
     stop = threading.Event()
-
-    def rerun(exercise: catalog.Exercise) -> bool:
-        if console.is_terminal:
-            console.clear()
-        console.print(
-            f"[bold]aiokata watch[/bold]: exercises/{exercise.name}/"
-            f"{exercise.module_file} (save it to rerun the tests)"
-        )
-        (standing,) = session.standings([exercise], force=True)
-        print_check(standing)
-        console.print(HELP if keys.single else HELP.replace("·", "(+Enter) ·", 1))
-        return standing.done
-
-    def following(exercise: catalog.Exercise) -> catalog.Exercise | None:
-        later = [e for e in session.exercises if e.number > exercise.number]
-        standings = session.standings(later) if later else []
-        found = session.next_unsolved(standings)
-        return found.exercise if found else None
-
+    watch = Watch(session, keys, current)
     try:
-        while current is not None:
-            switch_to: catalog.Exercise | None = None
-            if rerun(current):
-                switch_to = following(current)
-                console.print(f"[bold green]{current.number:02d} passes![/bold green]")
-                if switch_to is None:
-                    show_next(None)
+        while True:
+            session.choose(watch.current)
+            target = progress.learner_file(watch.current)
+            seen = _stamp(target)
+            watch.show(force=True)
+            # Compared by name: the file may be deleted, or replaced by an editor's save.
+            target_name = os.path.realpath(target)
+            for changes in _changes(watch.current.folder, stop):
+                if _stamp(target) != seen:
+                    break  # saved while the tests ran, before the watcher started
+                wanted = None
+                while wanted is None and (key := keys.poll()) is not None:
+                    wanted = watch.press(key)
+                    if wanted == "redraw":
+                        watch.show()
+                        wanted = None
+                if wanted == "quit":
                     return
-                console.print(f"Moving on to {switch_to.number:02d} {switch_to.title}.")
-                current = switch_to
-                continue
-            target = progress.learner_file(current)
-            for changes in _changes(current.folder, stop):
-                key = keys.poll()
-                if key == "q":
-                    return
-                if key == "h":
-                    from aiokata.cli import hint
-
-                    hint.callback(str(current.number), False)
-                elif key == "l":
-                    list_command.callback()
-                elif key == "n":
-                    switch_to = following(current)
-                    if switch_to is None:
-                        console.print("There is no later exercise left to do.")
-                    else:
-                        break
-                if any(
-                    os.path.samefile(path, target) for _, path in changes if os.path.exists(path)
-                ):
+                if isinstance(wanted, catalog.Exercise):
+                    watch.current = wanted
                     break
-            current = switch_to or current
+                if target_name in {os.path.realpath(path) for _, path in changes}:
+                    break
     except KeyboardInterrupt:
         pass
     finally:
         stop.set()
         keys.stop()
+
+
+@click.command()
+@click.argument("exercise", required=False)
+def watch(exercise: str | None) -> None:
+    """Rerun an exercise's tests every time you save its file.
+
+    Starts with EXERCISE, else the exercise you were on, else the first that does not pass.
+    When it passes, it says so and stays: n moves on. Keys: h hint, n next exercise, l list
+    (then type an exercise's number to watch that one), q quit. Without a terminal that
+    reads single keys, type the letter (or the number) and press Enter.
+
+    \b
+    Examples:
+      aiokata watch
+      aiokata watch 04
+    """
+    session = Session()
+    run(session, session.exercise(exercise) if exercise else None)

@@ -1,0 +1,16 @@
+import asyncio
+
+
+async def first(x: int) -> int:
+    await asyncio.sleep(0)
+    return x
+
+
+async def second(x: int) -> int:
+    await asyncio.sleep(0)
+    return x * 2
+
+
+async def third(x: int) -> str:
+    await asyncio.sleep(0)
+    return str(x)
