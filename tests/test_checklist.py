@@ -2,12 +2,11 @@
 kind names the task's tests that cover it, or says why it does not apply, and every kind that
 applies somewhere in an exercise has a wrong solution in its proofs that makes that mistake."""
 
-import ast
 from pathlib import Path
 
 import pytest
 
-from aiokata import catalog, proofs
+from aiokata import bytask, catalog, proofs
 
 KIT = Path(__file__).resolve().parents[1]
 EXERCISES = catalog.load_catalog(KIT)
@@ -15,24 +14,7 @@ PROOFS = proofs.load_proofs(KIT)
 
 
 def _task_of_each_test(exercise: catalog.Exercise) -> dict[str, int | None]:
-    """Test function name -> the N of its @pytest.mark.task(N), read from the source."""
-    tree = ast.parse(exercise.test_file.read_text(encoding="utf-8"))
-    found: dict[str, int | None] = {}
-    for node in tree.body:
-        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-            continue
-        if not node.name.startswith("test_"):
-            continue
-        found[node.name] = None
-        for decorator in node.decorator_list:
-            if (
-                isinstance(decorator, ast.Call)
-                and ast.unparse(decorator.func) == "pytest.mark.task"
-                and decorator.args
-                and isinstance(decorator.args[0], ast.Constant)
-            ):
-                found[node.name] = decorator.args[0].value
-    return found
+    return bytask.task_of_each_test(exercise.test_file)
 
 
 @pytest.mark.parametrize("exercise", EXERCISES, ids=[e.name for e in EXERCISES])

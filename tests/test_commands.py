@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aiokata import catalog, runner
+from aiokata import bytask, catalog, runner
 
 KIT = Path(__file__).resolve().parents[1]
 EXERCISES = catalog.load_catalog(KIT)
@@ -244,3 +244,21 @@ def test_the_summary_claims_nothing_for_tests_that_did_not_run():
         summary
     )
     assert "[ok  ] task 1" not in summary and "task 2" not in summary, summary
+
+
+def test_a_run_of_some_test_ids_claims_nothing_for_the_tests_it_never_saw():
+    marks = bytask.task_of_each_test(TASKS.test_file)
+    second = next(name for name, task in marks.items() if task == 2)
+    one = pytest_cli("--solutions", f"exercises/{TASKS.number:02d}::{second}")
+    summary = one.stdout.split("progress by task")[1]
+    assert "— only 1 of its tests ran: it passes" in summary, summary
+    assert "[part] task 2" in summary and "[ok" not in summary, summary
+    assert "— passes" not in summary, summary
+    # A whole task, as an editor runs it under --by-task: that task is told, no other.
+    whole = f"exercises/{TASKS.name}/test_tasks.py::task_1"
+    task_one = pytest_cli("--solutions", "--by-task", whole)
+    summary = task_one.stdout.split("progress by task")[1]
+    assert "[ok  ] task 1" in summary and "task 2" not in summary, summary
+    # A test named the usual way is found under --by-task too.
+    named = pytest_cli("--solutions", "--by-task", f"exercises/{TASKS.number:02d}::{second}")
+    assert "1 passed" in named.stdout, named.stdout

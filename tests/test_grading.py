@@ -186,9 +186,7 @@ VERDICTS = {
         {"03:1": r"subprocess <PID> is still running|left <N> processes"},
         notes=(NO_01,),
     ),
-    "fork_bomb": Verdict(
-        "01:FFFF 03:..F", {"03:3": r"left <N> processes running"}, notes=(NO_01,)
-    ),
+    "fork_bomb": Verdict("01:FFFF 03:..F", {"03:3": r"left <N> processes running"}, notes=(NO_01,)),
     "forged_report": Verdict(
         "01:FFFF 03:.E.", {"01": STUB, "03:2": "sent back results that are not this test.s own"}
     ),

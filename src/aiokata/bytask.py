@@ -10,6 +10,8 @@ nothing changes.
 
 from __future__ import annotations
 
+import ast
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -18,6 +20,7 @@ import pytest
 from aiokata import catalog
 
 OPTION = "by_task"
+_GROUP = re.compile(r"^task_\d+$")
 
 
 def group_name(task_id: int) -> str:
@@ -71,3 +74,40 @@ def make_module(module_path: Path, parent: pytest.Collector) -> pytest.Module | 
     if catalog.exercise_for_path(config.rootpath, module_path) is None:
         return None
     return TaskGroupedModule.from_parent(parent, path=module_path)
+
+
+def task_of_each_test(test_file: Path) -> dict[str, int | None]:
+    """Test function name -> the N of its `@pytest.mark.task(N)`, read from the source
+    (None for a test without one)."""
+    tree = ast.parse(test_file.read_text(encoding="utf-8"))
+    found: dict[str, int | None] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            continue
+        if not node.name.startswith("test_"):
+            continue
+        found[node.name] = None
+        for decorator in node.decorator_list:
+            if (
+                isinstance(decorator, ast.Call)
+                and ast.unparse(decorator.func) == "pytest.mark.task"
+                and decorator.args
+                and isinstance(decorator.args[0], ast.Constant)
+            ):
+                found[node.name] = decorator.args[0].value
+    return found
+
+
+def with_group(root: Path, here: Path, arg: str) -> str:
+    """`test_tasks.py::test_x` as `test_tasks.py::task_1::test_x` for an exercise's test
+    file, so a test named the usual way is found under `--by-task` too."""
+    path, sep, rest = arg.partition("::")
+    if not sep or _GROUP.match(rest.split("::", 1)[0]):
+        return arg
+    file = (here / path).resolve()
+    exercise = catalog.exercise_for_path(root, file)
+    if exercise is None or file != exercise.test_file.resolve():
+        return arg
+    name = re.split(r"[\[:]", rest, maxsplit=1)[0]
+    task = task_of_each_test(file).get(name)
+    return f"{path}::{group_name(task)}::{rest}" if task is not None else arg

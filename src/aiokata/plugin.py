@@ -116,10 +116,16 @@ def pytest_load_initial_conftests(
             if post.startswith("::"):  # exercises/03::test_x names a test in its test file
                 post = f"/{exercise.test_file.name}{post}"
             renamed[arg] = args[index] = f"{match['pre']}{exercise.name}{post}"
+    namespace = early_config.known_args_namespace
     if renamed:
-        namespace = early_config.known_args_namespace
         namespace.file_or_dir = [renamed.get(a, a) for a in namespace.file_or_dir]
     _tests_instead_of_code(early_config, args)
+    if "--by-task" in args:
+        here = early_config.invocation_params.dir
+        namespace.file_or_dir = [
+            bytask.with_group(root, here, a) for a in namespace.file_or_dir or []
+        ]
+        args[:] = [bytask.with_group(root, here, a) for a in args]
 
 
 NOTES = pytest.StashKey[list[str]]()  # one-line notes on the command line, shown at the start

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from _pytest.reports import TestReport
 
-from aiokata import catalog, isolation, messages, stash, targets
+from aiokata import bytask, catalog, isolation, messages, stash, targets
 
 COLLECTOR = pytest.StashKey["Collector"]()
 MESSAGE_LIMIT = 4000
@@ -53,6 +53,9 @@ class Collector:
         self.ran: set[str] = set()  # the tests that reported: nothing is claimed for others
         # (exercise, task): how many of its tests were left out of this run (-k, a node id)
         self.deselected: dict[tuple[str, int | None], int] = {}
+        # Test functions collected or deselected, by exercise: a run given test ids collects
+        # only some, and its counts then say nothing of the tests it never saw.
+        self.seen: dict[str, set[str]] = {}
         self.stream = stream  # a grader's pipe: each result as soon as its test ends
 
     def _emit(self, event: str, **data: object) -> None:
@@ -98,6 +101,7 @@ class Collector:
                 marker = item.get_closest_marker("task")
                 key = (exercise.name, marker.args[0] if marker and marker.args else None)
                 self.deselected[key] = self.deselected.get(key, 0) + 1
+                self._saw(exercise.name, item)
 
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         for item in session.items:
@@ -105,7 +109,19 @@ class Collector:
             if exercise is not None:
                 task = item.get_closest_marker("task").args[0]
                 self.results[item.nodeid] = TestResult(item.nodeid, exercise.name, task)
+                self._saw(exercise.name, item)
         self._emit("collected", tests=[asdict(r) for r in self.results.values()])
+
+    def _saw(self, exercise: str, item: pytest.Item) -> None:
+        self.seen.setdefault(exercise, set()).add(getattr(item, "originalname", item.name))
+
+    def _partial(self, exercise: catalog.Exercise) -> bool:
+        """Whether some of the exercise's test functions were never collected at all."""
+        try:
+            everything = set(bytask.task_of_each_test(exercise.test_file))
+        except (OSError, SyntaxError):
+            return False
+        return bool(everything - self.seen.get(exercise.name, set()))
 
     def by_exercise(self) -> dict[str, list[TestResult]]:
         grouped: dict[str, list[TestResult]] = {}
@@ -139,6 +155,9 @@ class Collector:
             if exercise is None or not tests:
                 continue
             passed_all = all(t.status == "pass" for t in tests)
+            if self._partial(exercise):
+                self._summary_of_part(write, exercise, tests, passed_all)
+                continue
             left_out = {t: n for (e, t), n in self.deselected.items() if e == name}
             total = len(collected) + sum(left_out.values())
             done = passed_all and len(tests) == total
@@ -171,6 +190,33 @@ class Collector:
                     f"  The lesson: {lesson}; your file: "
                     f"{targets.display(targets.current().module_path(exercise))}"
                 )
+
+    def _summary_of_part(self, write, exercise, tests: list[TestResult], passed_all: bool):
+        """Only some of the exercise's tests were asked for: say what ran, and call a task
+        done or not only when every one of its tests was asked for."""
+        one = len(tests) == 1
+        verdict = ("it passes" if one else "they all pass") if passed_all else "not yet"
+        write(
+            f"{exercise.number:02d} {exercise.title} — only {len(tests)} of its tests "
+            f"ran: {verdict} (`pytest exercises/{exercise.number:02d}` runs them all)"
+        )
+        marks = bytask.task_of_each_test(exercise.test_file)
+        seen = self.seen.get(exercise.name, set())
+        for task in exercise.tasks:
+            mine = [t for t in tests if t.task == task.id]
+            if not mine:
+                continue
+            passed = sum(t.status == "pass" for t in mine)
+            whole = {name for name, n in marks.items() if n == task.id} <= seen and not (
+                self.deselected.get((exercise.name, task.id))
+            )
+            mark = ("ok  " if passed == len(mine) else "todo") if whole else "part"
+            count = f"{passed}/{len(mine)} tests" if whole else f"{len(mine)} ran, {passed} passed"
+            write(
+                f"  [{mark}] task {task.id}: {task.title} ({count})",
+                green=mark == "ok  ",
+                red=passed < len(mine),
+            )
 
 
 def write_atomically(path: Path, text: str) -> None:
