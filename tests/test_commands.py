@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from aiokata import bytask, catalog, runner
+from aiokata import bytask, catalog, progress, runner
 
 KIT = Path(__file__).resolve().parents[1]
 EXERCISES = catalog.load_catalog(KIT)
@@ -262,3 +262,21 @@ def test_a_run_of_some_test_ids_claims_nothing_for_the_tests_it_never_saw():
     # A test named the usual way is found under --by-task too.
     named = pytest_cli("--solutions", "--by-task", f"exercises/{TASKS.number:02d}::{second}")
     assert "1 passed" in named.stdout, named.stdout
+
+
+def test_the_readmes_first_ten_minutes_show_what_exercise_01_really_does(tmp_path):
+    """The README's example session quotes exercise 01's test counts and task lines: they
+    must be what `pytest exercises/01` gives today, or a new learner is misled at once."""
+    readme = (KIT / "README.md").read_text()
+    section = readme.split("### A learner's first ten minutes", 1)[1].split("\n## ", 1)[0]
+    first = EXERCISES[0]
+    path = tmp_path / "report.json"
+    stubs = Path(progress.STUBS)
+    pytest_cli(f"--submission={stubs}", f"exercises/{first.name}", f"--aiokata-report={path}")
+    tests = json.loads(path.read_text())["tests"]
+    assert f"collected {len(tests)} items" in section, "README: update the collected count"
+    assert f"{len(tests)} failed in" in section, "README: update the failed count"
+    for task in first.tasks:
+        count = sum(t["task"] == task.id for t in tests)
+        line = f"[todo] task {task.id}: {task.title} (0/{count} tests)"
+        assert line in section, f"README, first ten minutes: expected the line {line!r}"
