@@ -338,6 +338,21 @@ async def wait_until(path: Path, task: asyncio.Future, seconds: float = 1.0) -> 
     return True
 
 
+async def output_read(children: Children, task: asyncio.Future, seconds: float = 1.0) -> None:
+    """Wait (on the loop) until the learner's code has read its child's output to the end,
+    then give it a few loop iterations to move on to whatever it awaits next. With the output
+    over but the child still alive, that next await shows how the exit is waited for."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    stream = children.procs[0].stdout if len(children.procs) == 1 else None
+    while stream is not None and not stream.at_eof() and not task.done():
+        if loop.time() > deadline:
+            return
+        await asyncio.sleep(0.002)
+    for _ in range(PROMPT_STEPS):
+        await asyncio.sleep(0)
+
+
 async def check_returns_once_the_exit_is_seen(
     children: Children, task: asyncio.Task, go: Path, what: str
 ) -> None:
@@ -746,15 +761,19 @@ async def test_run_decodes_characters_split_across_reads(children):
 @pytest.mark.task(1)
 async def test_run_returns_as_soon_as_the_child_exits(children):
     go, ready = children.file("go"), children.file("ready")
+    # The output ends first; the child exits only when the test says so (where asyncio may
+    # already know of an exit when the output ends, a poll would never be seen to lag).
     body = f"""
+    print("done", flush=True)
+    os.close(1)
     Path({str(ready)!r}).touch()
     arrives(Path({str(go)!r}), 2)
-    print("done")
     sys.exit(6)
     """
     task = asyncio.ensure_future(subprocesses.run(children.command(body)))
     try:
         if await wait_until(ready, task):
+            await output_read(children, task)
             await check_returns_once_the_exit_is_seen(children, task, go, "run()")
         result = await finish_within(1.5, asyncio.shield(task))
     finally:
@@ -1535,7 +1554,7 @@ async def test_stream_lines_returns_as_soon_as_the_child_exits(children):
     task = asyncio.ensure_future(subprocesses.stream_lines(children.command(body), lines.append))
     try:
         if await wait_until(ready, task):
-            await asyncio.sleep(0.05)  # let the learner's code see the end of the output
+            await output_read(children, task)
             await check_returns_once_the_exit_is_seen(children, task, go, "stream_lines()")
         code = await finish_within(1.5, asyncio.shield(task))
     finally:
