@@ -125,6 +125,14 @@ def plain_failure(
             first + (f" (and {n - 1} more like it)" if n > 1 else "") for first, n in seen.values()
         )
         lead = what if len(logged) == 1 else f"\n    {what}"
+        if all(_UNAWAITED_ACLOSE.search(w) for w in logged):  # Python 3.13+ says so
+            return (
+                f"Python could only log this problem, after your code ran: {lead}\n"
+                "An async generator's aclose() was called but never awaited: aclose() only "
+                "gives an awaitable, and the generator is closed (its `finally:` runs) when "
+                "that is awaited. Write `await stream.aclose()` for your stream, or loop "
+                "inside `async with contextlib.aclosing(stream):`."
+            )
         return (
             f"Python could only log this problem, after your code ran: {lead}\n"
             "Likely: something your code started or opened was never finished or closed (a "
@@ -143,6 +151,9 @@ def plain_failure(
     if test_path is not None and not excinfo.errisinstance(pytest.fail.Exception):
         return unexpected(excinfo, focus, str(test_path))
     return None
+
+
+_UNAWAITED_ACLOSE = re.compile(r"coroutine method 'aclose' of '[^']+' was never awaited")
 
 
 def _only_logged(exc: BaseException) -> list[str]:
