@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokata import targets
+from aiokata import checks, targets
 
 # One step of a coroutine (or one callback) holding the loop this long in real time is a
 # blocking call. Steps of a correct solution take microseconds; this is 1000x that.
@@ -216,7 +216,7 @@ def _plural(count: int, one: str, many: str) -> str:
 
 
 def _tasks(count: int) -> str:
-    return f"{count} {_plural(count, 'task', 'tasks')}"
+    return checks.count(count, "task")
 
 
 def _names(tasks: list[asyncio.Task]) -> str:

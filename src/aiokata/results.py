@@ -115,13 +115,13 @@ class Collector:
     def _saw(self, exercise: str, item: pytest.Item) -> None:
         self.seen.setdefault(exercise, set()).add(getattr(item, "originalname", item.name))
 
-    def _partial(self, exercise: catalog.Exercise) -> bool:
-        """Whether some of the exercise's test functions were never collected at all."""
+    def _partial(self, exercise: catalog.Exercise) -> dict[str, int | None] | None:
+        """The task of each test function, when some of them were never collected at all."""
         try:
-            everything = set(bytask.task_of_each_test(exercise.test_file))
+            marks = bytask.task_of_each_test(exercise.test_file)
         except (OSError, SyntaxError):
-            return False
-        return bool(everything - self.seen.get(exercise.name, set()))
+            return None
+        return marks if set(marks) - self.seen.get(exercise.name, set()) else None
 
     def by_exercise(self) -> dict[str, list[TestResult]]:
         grouped: dict[str, list[TestResult]] = {}
@@ -155,8 +155,9 @@ class Collector:
             if exercise is None or not tests:
                 continue
             passed_all = all(t.status == "pass" for t in tests)
-            if self._partial(exercise):
-                self._summary_of_part(write, exercise, tests, passed_all)
+            marks = self._partial(exercise)
+            if marks is not None:
+                self._summary_of_part(write, exercise, marks, tests, passed_all)
                 continue
             left_out = {t: n for (e, t), n in self.deselected.items() if e == name}
             total = len(collected) + sum(left_out.values())
@@ -191,7 +192,7 @@ class Collector:
                     f"{targets.display(targets.current().module_path(exercise))}"
                 )
 
-    def _summary_of_part(self, write, exercise, tests: list[TestResult], passed_all: bool):
+    def _summary_of_part(self, write, exercise, marks, tests: list[TestResult], passed_all):
         """Only some of the exercise's tests were asked for: say what ran, and call a task
         done or not only when every one of its tests was asked for."""
         one = len(tests) == 1
@@ -200,7 +201,6 @@ class Collector:
             f"{exercise.number:02d} {exercise.title} — only {len(tests)} of its tests "
             f"ran: {verdict} (`pytest exercises/{exercise.number:02d}` runs them all)"
         )
-        marks = bytask.task_of_each_test(exercise.test_file)
         seen = self.seen.get(exercise.name, set())
         for task in exercise.tasks:
             mine = [t for t in tests if t.task == task.id]
