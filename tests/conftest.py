@@ -13,6 +13,14 @@ collect_ignore = ["grading"]
 KIT = Path(__file__).resolve().parents[1]
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fresh-proofs",
+        action="store_true",
+        help="run every exercise proof, ignoring the results kept from earlier runs",
+    )
+
+
 @pytest.fixture
 def kit(tmp_path: Path) -> Path:
     copy = tmp_path / "kit"

@@ -1,11 +1,15 @@
 """Every exercise proves its tests right: the stub fails, the solution passes, each wrong
-solution in tests/proofs fails exactly the tasks it gets wrong, each other right one passes."""
+solution in tests/proofs fails exactly the tasks it gets wrong, each other right one passes.
+
+Proofs that held are kept in KIT/.aiokata/proof-cache and run again only when something they
+depend on changes; `pytest tests --fresh-proofs` runs every one (a clean checkout has none)."""
 
 from pathlib import Path
 
 import pytest
 
 from aiokata import catalog, proofs
+from aiokata.proof_cache import ProofCache
 
 KIT = Path(__file__).resolve().parents[1]
 EXERCISES = [e.name for e in catalog.load_catalog(KIT)]
@@ -17,7 +21,8 @@ RIGHT = [p for p in PROOFS if p.kind == "right"]
 @pytest.fixture(scope="session")
 def results(request: pytest.FixtureRequest, tmp_path_factory) -> dict[str, list[dict]]:
     wanted = {name for item in request.session.items for name in EXERCISES if name in item.nodeid}
-    return proofs.run_all(KIT, tmp_path_factory.mktemp("proofs"), only=wanted or None)
+    cache = None if request.config.getoption("fresh_proofs") else ProofCache(KIT)
+    return proofs.run_all(KIT, tmp_path_factory.mktemp("proofs"), only=wanted or None, cache=cache)
 
 
 @pytest.mark.parametrize("name", EXERCISES)

@@ -4,7 +4,8 @@ correct solutions pass.
 
 The catalogue lives in `tests/proofs/NN_slug/proofs.toml`, beside the solution files it names.
 To stay fast, proofs are run in "slots": slot k holds the k-th proof of every exercise as one
-submission, so one pytest process checks one proof of each exercise at once.
+submission, so one pytest process checks one proof of each exercise at once; and the kit's
+suite keeps proofs that held in a cache (proof_cache.py), so it re-runs only what changed.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiokata import catalog, runner
+from aiokata.proof_cache import ProofCache
 
 
 @dataclass(frozen=True)
@@ -76,28 +78,53 @@ def build_submission(folder: Path, kit: Path, slot: dict[str, Proof]) -> None:
 
 
 def run_all(
-    kit: Path, scratch: Path, only: set[str] | None = None, workers: int | None = None
+    kit: Path,
+    scratch: Path,
+    only: set[str] | None = None,
+    workers: int | None = None,
+    cache: ProofCache | None = None,
 ) -> dict[str, list[dict]]:
     """Results keyed by "stub/NN_slug", "solution/NN_slug" and each proof's id, for every
-    exercise (or those named in `only`)."""
+    exercise (or those named in `only`). With a cache, a proof whose inputs are unchanged since
+    it last held is not run again."""
     names = [e.name for e in catalog.load_catalog(kit) if only is None or e.name in only]
-    groups = slots([p for p in load_proofs(kit) if p.exercise in names])
+    stubs = Path(__file__).resolve().parent / "stubs"
+    candidates: dict[str, tuple[str, Path]] = {}  # result key -> (exercise, file proven)
+    for name in names:
+        exercise = catalog.find(kit, name)
+        assert exercise is not None
+        candidates[f"stub/{name}"] = (name, stubs / name / exercise.module_file)
+        candidates[f"solution/{name}"] = (name, kit / "solutions" / name / exercise.module_file)
+    wanted = [p for p in load_proofs(kit) if p.exercise in names]
+    candidates.update({p.id: (p.exercise, p.file) for p in wanted})
+    keys = {label: cache.key(*found) for label, found in candidates.items()} if cache else {}
+    results: dict[str, list[dict]] = {}
+    for label, key in keys.items():
+        kept = cache.get(key) if cache else None
+        if kept is not None:
+            results[label] = kept
+    stub_names = [n for n in names if f"stub/{n}" not in results]
+    solution_names = [n for n in names if f"solution/{n}" not in results]
+    groups = slots([p for p in wanted if p.id not in results])
     jobs = [("stub", {}), ("solution", {})] + [(f"slot{k}", s) for k, s in enumerate(groups)]
 
     def run(job: tuple[str, dict[str, Proof]]) -> tuple[str, dict[str, Proof], list[dict]]:
         label, slot = job
         if label == "stub":  # the kit's pristine copies: a learner's edits do not count here
-            stubs = Path(__file__).resolve().parent / "stubs"
-            _, tests, _ = runner.run_exercises(kit, names, submission=stubs)
+            if not stub_names:
+                return label, slot, []
+            _, tests, _ = runner.run_exercises(kit, stub_names, submission=stubs)
         elif label == "solution":
-            _, tests, _ = runner.run_exercises(kit, names, solutions=True)
+            if not solution_names:
+                return label, slot, []
+            _, tests, _ = runner.run_exercises(kit, solution_names, solutions=True)
         else:
             folder = scratch / label
             build_submission(folder, kit, slot)
             _, tests, _ = runner.run_exercises(kit, sorted(slot), submission=folder)
         return label, slot, tests
 
-    results: dict[str, list[dict]] = {}
+    ran: dict[str, list[dict]] = {}
     # Twice the cores: runs of real-time exercises (subprocesses) spend much of their time waiting.
     with ThreadPoolExecutor(max_workers=workers or 2 * (os.cpu_count() or 1)) as pool:
         for label, slot, tests in pool.map(run, jobs):
@@ -106,8 +133,23 @@ def run_all(
                     key = f"{label}/{test['exercise']}"
                 else:
                     key = slot[test["exercise"]].id
-                results.setdefault(key, []).append(test)
+                ran.setdefault(key, []).append(test)
+    results.update(ran)
+    if cache:
+        by_id = {p.id: p for p in wanted}
+        for label, tests in ran.items():
+            if _held(label, tests, by_id):
+                cache.put(keys[label], tests)
     return results
+
+
+def _held(label: str, tests: list[dict], by_id: dict[str, Proof]) -> bool:
+    kind, _, name = label.partition("/")
+    if label in by_id:
+        return check_proof(by_id[label], tests).held
+    if kind == "stub":
+        return check_stub(name, tests).held
+    return kind == "solution" and check_solution(name, tests).held
 
 
 def failing_tasks(tests: list[dict]) -> set[int]:
