@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from aiokata import guards
+from aiokata import guards, messages
 
 KIT = Path(__file__).resolve().parents[1]
 COROUTINES = "exercises/01_coroutines/coroutines.py"
@@ -317,3 +317,30 @@ def test_pytest_on_the_solution_tests_the_solution(kit: Path):
     mixed = pytest_in(kit, "solutions/03_tasks/tasks.py", "exercises/01")
     assert mixed.returncode == 4
     assert "run `pytest --solutions exercises/03` on its own" in mixed.stderr, mixed.stderr
+
+
+# Real-time tests (real processes) do not claim a virtual clock when they stop
+
+
+def test_the_loop_limit_claims_a_virtual_clock_only_for_a_virtual_time_test():
+    # Exercise 18's tests stop a deadlock sooner with limits of their own, so this is read
+    # from the message itself.
+    assert "virtual clock" in messages.loop_limit(600)
+    real = messages.loop_limit(4, virtual=False)
+    assert "virtual clock" not in real and "after 4 s, far longer than anything" in real
+
+
+def test_a_hang_in_a_real_time_test_does_not_claim_a_virtual_clock(kit: Path):
+    appended(
+        kit,
+        "exercises/18_subprocesses/subprocesses.py",
+        "async def run(args):\n    while True:  # here\n        pass\n",
+    )
+    done = pytest_in(
+        kit,
+        "exercises/18_subprocesses/test_subprocesses.py::test_run_returns_the_return_code_and_the_output",
+        "--wall-limit=2",
+    )
+    assert "Stopped after 2 s of real time" in done.stdout, done.stdout
+    assert "a correct answer finishes well within that" in done.stdout, done.stdout
+    assert "virtual clock" not in done.stdout, done.stdout

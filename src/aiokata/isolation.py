@@ -121,7 +121,7 @@ def run_forked(child: Callable[[], list[dict]], wall_limit: float) -> Outcome:
             os.kill(pid, signal.SIGKILL)
         _, status = os.waitpid(pid, 0)
         os.close(read_fd)
-        outcome.strays = kill_strays()
+        outcome.strays = kill_strays(group=pid)
     outcome.wall = time.monotonic() - started
     outcome.exit_status = os.waitstatus_to_exitcode(status)
     stack_file.seek(0)
@@ -167,17 +167,25 @@ def _children(pid: int) -> list[int]:
     return found
 
 
-def _describe(pid: int) -> str:
-    """The process's command line (its pid would say nothing to the learner)."""
+IN_GROUP = " (still in the test's process group)"
+
+
+def _describe(pid: int, group: int | None = None) -> str:
+    """The process's command line (its pid would say nothing to the learner), marked when
+    it was still in the test's own process group (killed with it, not escaped from it)."""
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as f:
             argv = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
     except OSError:
         argv = ""
-    return argv[:120] or "a process that had already ended"
+    shown = argv[:120] or "a process that had already ended"
+    with contextlib.suppress(OSError):
+        if group is not None and os.getpgid(pid) == group:
+            return shown + IN_GROUP
+    return shown
 
 
-def kill_strays() -> list[str]:
+def kill_strays(group: int | None = None) -> list[str]:
     """Between tests this process has no children of its own, so any it has now were left
     behind by the test that just ended: kill each with everything below it, and say what
     they were. Only as a subreaper (Linux); elsewhere nothing is found."""
@@ -193,7 +201,7 @@ def kill_strays() -> list[str]:
         if not alive:
             break
         for pid in alive:
-            seen.setdefault(pid, _describe(pid))
+            seen.setdefault(pid, _describe(pid, group))
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):

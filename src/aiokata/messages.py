@@ -29,11 +29,20 @@ TAMPERED = (
 )
 
 
-def loop_limit(seconds: float) -> str:
+def loop_limit(seconds: float, virtual: bool = True) -> str:
+    if virtual:
+        waited = (
+            f"Your code was still waiting after {seconds:g} s of loop time. The tests run on a "
+            "virtual clock, so that took no real time: the code waits for something that "
+            "never happens."
+        )
+    else:  # this exercise's tests run in real time (real threads or processes)
+        waited = (
+            f"Your code was still waiting after {seconds:g} s, far longer than anything this "
+            "test waits for: the code waits for something that never happens."
+        )
     return (
-        f"Your code was still waiting after {seconds:g} s of loop time. The tests run on a "
-        "virtual clock, so that took no real time: the code waits for something that never "
-        "happens. Likely: a deadlock (an Event nobody sets, a Queue nobody fills or drains, "
+        f"{waited} Likely: a deadlock (an Event nobody sets, a Queue nobody fills or drains, "
         "a task awaiting itself or a lock it already holds), or a loop that never ends."
     )
 
@@ -62,13 +71,17 @@ def strays(found: list[str]) -> str:
         for command, n in counts.most_common(5)
     )
     more = f"\n    ... and {len(counts) - 5} other commands" if len(counts) > 5 else ""
+    how = ""
+    if not all(command.endswith(isolation.IN_GROUP) for command in found):
+        how = (
+            "They had left the test's process group (a session of their own, or a parent "
+            "that exited first), so nothing waited for them. "
+        )
     return (
         f"Your code left {len(found)} {'process' if len(found) == 1 else 'processes'} running "
         f"after the test ended; {'it was' if len(found) == 1 else 'they were'} killed:\n"
-        f"{shown}{more}\nThey had left the test's process group (a session of their "
-        "own, or a parent that exited first), so nothing waited for them. Every process your "
-        "code starts must have ended before your function returns: await its wait(), or kill "
-        "it and then await wait()."
+        f"{shown}{more}\n{how}Every process your code starts must have ended before your "
+        "function returns: await its wait(), or kill it and then await wait()."
     )
 
 
@@ -249,7 +262,9 @@ def _where(stack: str, path: str) -> str:
     )
 
 
-def lost_child(outcome: isolation.Outcome, path: str, wall_limit: float) -> tuple[str, str, bool]:
+def lost_child(
+    outcome: isolation.Outcome, path: str, wall_limit: float, virtual: bool = True
+) -> tuple[str, str, bool]:
     """Explain a test whose child never reported: (message, status, broke while importing)."""
     shown = targets.display(Path(path))
     importing = outcome.last("importing", "imported")
@@ -288,9 +303,14 @@ def lost_child(outcome: isolation.Outcome, path: str, wall_limit: float) -> tupl
                 "caught asyncio.CancelledError and carried on. Never `except BaseException:` "
                 "or `except asyncio.CancelledError:` without re-raising."
             )
+        clock = (
+            "the tests use a virtual clock, so a correct answer takes milliseconds"
+            if virtual
+            else "a correct answer finishes well within that"
+        )
         return (
             f"Stopped after {wall_limit:g} s of real time: the test never finished "
-            f"(the tests use a virtual clock, so a correct answer takes milliseconds).{where}"
+            f"({clock}).{where}"
             f"{swallowed}\nLikely: a loop that never awaits (`while True:` with no `await` "
             "inside, or busy-waiting on a flag another task should set), a blocking call "
             "(time.sleep, input(), a blocking socket), or a `try/except` that swallows every "

@@ -371,9 +371,11 @@ def pytest_collection_modifyitems(
         item.fixturenames.append("_aiokata_hygiene")
         inner = getattr(getattr(item.obj, "hypothesis", None), "inner_test", None)
         if inspect.iscoroutinefunction(inner):  # a scenario test: limit each scenario
-            item.obj.hypothesis.inner_test = _with_loop_limit(inner, _loop_limit(item))
+            item.obj.hypothesis.inner_test = _with_loop_limit(
+                inner, _loop_limit(item), _virtual(item)
+            )
         elif inspect.iscoroutinefunction(item.obj):
-            item.obj = _with_loop_limit(item.obj, _loop_limit(item))
+            item.obj = _with_loop_limit(item.obj, _loop_limit(item), _virtual(item))
         if not _isolated(config) and config.pluginmanager.hasplugin("timeout"):
             # Without a child process to kill, pytest-timeout is the last resort: it may end
             # the run, but it will not hang forever.
@@ -406,7 +408,7 @@ def _loop_limit(item: pytest.Item) -> float:
     return DEFAULT_LOOP_LIMIT if _virtual(item) else max(_wall_limit(item) - 1.0, 0.5)
 
 
-def _with_loop_limit(test, seconds: float):
+def _with_loop_limit(test, seconds: float, virtual: bool):
     """Fail a test whose code waits forever (a deadlock) once `seconds` of loop time pass:
     under virtual time that costs no real time at all."""
 
@@ -426,7 +428,9 @@ def _with_loop_limit(test, seconds: float):
             findings = guards.current()
             if findings is not None:
                 findings.loop_elapsed = loop.time() - started  # virtual while looptime is on
-        pytest.fail(messages.loop_limit(seconds), pytrace=False)  # outside: no chained traceback
+        pytest.fail(
+            messages.loop_limit(seconds, virtual), pytrace=False
+        )  # outside: no chained traceback
 
     return limited
 
@@ -542,7 +546,9 @@ def _run_isolated(item: pytest.Item, findings: guards.Findings) -> list[TestRepo
         if outcome.strays:
             _charge_strays(reports, messages.strays(outcome.strays))
         return reports
-    message, status, import_broken = messages.lost_child(outcome, path, _wall_limit(item))
+    message, status, import_broken = messages.lost_child(
+        outcome, path, _wall_limit(item), _virtual(item)
+    )
     if import_broken:
         _broken_imports[path] = messages.import_broken_elsewhere(message, item.nodeid)
     return [messages.failed_report(item, message, status=status, duration=outcome.wall)]
