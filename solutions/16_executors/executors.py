@@ -5,13 +5,15 @@ import functools
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 
+Timeout = float | tuple[float, float] | None
 
-async def download(get: Callable[..., bytes], url: str, *, timeout: float | None) -> bytes:
+
+async def download(get: Callable[..., bytes], url: str, *, timeout: Timeout) -> bytes:
     return await asyncio.to_thread(get, url, timeout=timeout)
 
 
 async def download_all(
-    get: Callable[..., bytes], urls: list[str], *, timeout: float | None
+    get: Callable[..., bytes], urls: list[str], *, timeout: Timeout
 ) -> list[bytes]:
     loop = asyncio.get_running_loop()
     jobs = [

@@ -1,0 +1,32 @@
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+
+
+async def download(get: Callable[..., bytes], url: str, *, timeout: float | None) -> bytes:
+    return await asyncio.to_thread(get, url, timeout=timeout)
+
+
+async def download_all(
+    get: Callable[..., bytes], urls: list[str], *, timeout: float | None
+) -> list[bytes]:
+    loop = asyncio.get_running_loop()
+    pool = ThreadPoolExecutor()
+    try:
+        futs = [
+            loop.run_in_executor(pool, functools.partial(get, u, timeout=timeout)) for u in urls
+        ]
+        return list(await asyncio.gather(*futs))
+    finally:
+        pool.shutdown(wait=False)
+
+
+async def checksums(work: Callable[..., str], blobs: list[bytes], *, rounds: int) -> list[str]:
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor() as pool:
+        futures = [
+            loop.run_in_executor(pool, functools.partial(work, blob, rounds=rounds))
+            for blob in blobs
+        ]
+        return list(await asyncio.gather(*futures))

@@ -1,0 +1,38 @@
+import asyncio
+import functools
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+
+
+async def download(get: Callable[..., bytes], url: str, *, timeout: float | None) -> bytes:
+    return await asyncio.to_thread(get, url, timeout=timeout)
+
+
+_CACHE: dict = {}
+
+
+async def download_all(
+    get: Callable[..., bytes], urls: list[str], *, timeout: float | None
+) -> list[bytes]:
+    missing = [u for u in urls if u not in _CACHE]
+    pages = await asyncio.gather(*(download(get, u, timeout=timeout) for u in missing))
+    out = []
+    fresh = iter(pages)
+    for u in urls:
+        if u in _CACHE:
+            out.append(_CACHE[u])
+        else:
+            out.append(next(fresh))
+    for u, p in zip(missing, pages, strict=True):
+        _CACHE[u] = p
+    return out
+
+
+async def checksums(work: Callable[..., str], blobs: list[bytes], *, rounds: int) -> list[str]:
+    loop = asyncio.get_running_loop()
+    with ProcessPoolExecutor() as pool:
+        futures = [
+            loop.run_in_executor(pool, functools.partial(work, blob, rounds=rounds))
+            for blob in blobs
+        ]
+        return list(await asyncio.gather(*futures))
