@@ -6,12 +6,14 @@ misbehaving test with a message that says what happened, within the wall limit, 
 must go on to the next test, which passes.
 """
 
+import asyncio
+import select
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
-from aiokata import runner
+from aiokata import guards, runner
 
 KIT = Path(__file__).resolve().parents[1]
 HOSTILE = KIT / "tests" / "hostile"
@@ -93,3 +95,22 @@ def test_a_module_that_hangs_on_import_costs_one_wall_limit_not_one_per_test(hos
     tests, _ = hostile_runs["import_hang"]
     assert tests[1]["message"].startswith("Not run:"), tests[1]["message"]
     assert tests[1]["duration"] < 0.5
+
+
+def test_a_long_step_counts_as_held_only_if_it_computed_or_waited_in_the_kernel() -> None:
+    # A step kept off the CPU by a busy machine: little CPU, only involuntary switches.
+    assert not guards.held_the_loop((1.0, 10), (1.002, 10))
+    assert guards.held_the_loop((1.0, 10), (1.3, 10)), "it computed for 0.3 s"
+    assert guards.held_the_loop((1.0, 10), (1.0, 11)), "it blocked in a system call"
+    assert guards.held_the_loop(None, None), "without per-thread figures: the wall clock"
+
+
+def test_a_blocking_call_in_a_step_is_still_found() -> None:
+    async def main() -> None:
+        asyncio.get_running_loop().call_soon(select.select, [], [], [], 0.6)
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)
+
+    with guards.guarded(guards.Findings()) as findings:
+        asyncio.run(main())
+    assert [took >= 0.6 for took, _ in findings.stalls] == [True], findings.stalls

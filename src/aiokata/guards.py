@@ -29,6 +29,13 @@ from pathlib import Path
 
 from aiokata import checks, targets
 
+try:
+    import resource
+
+    _RUSAGE_THREAD: int | None = getattr(resource, "RUSAGE_THREAD", None)
+except ImportError:  # Windows
+    _RUSAGE_THREAD = None
+
 # One step of a coroutine (or one callback) holding the loop this long in real time is a
 # blocking call. Steps of a correct solution take microseconds; this is 1000x that.
 STALL_SECONDS = 0.5
@@ -37,6 +44,29 @@ _ASYNCIO = os.path.dirname(asyncio.__file__) + os.sep
 _HERE = __file__.removesuffix("c")  # this file's frames (the create_task wrapper) are ours
 
 Frame = tuple[str, int, str]  # (file name, line number, function)
+
+
+# Of a step that took STALL_SECONDS, this much CPU of the loop's own thread means it computed
+# all along (a correct step uses microseconds): less, and no wait in the kernel, means the
+# machine gave the thread no CPU (another process ran), which is not the learner's code.
+STALL_CPU_SECONDS = 0.1
+
+
+def _thread_usage() -> tuple[float, int] | None:
+    """(CPU seconds, voluntary context switches) of this thread, where the OS tells them."""
+    if _RUSAGE_THREAD is None:
+        return None
+    usage = resource.getrusage(_RUSAGE_THREAD)
+    return usage.ru_utime + usage.ru_stime, usage.ru_nvcsw
+
+
+def held_the_loop(before: tuple[float, int] | None, after: tuple[float, int] | None) -> bool:
+    """Whether a long step was the code's doing: it computed (used CPU) or waited in the kernel
+    (a blocking call: a voluntary switch), rather than being kept off the CPU by a busy machine."""
+    if before is None or after is None:
+        return True  # no per-thread figures: judge by the wall clock alone
+    cpu, waits = after[0] - before[0], after[1] - before[1]
+    return cpu >= STALL_CPU_SECONDS or waits > 0
 
 
 class BlockingCallError(RuntimeError):
@@ -522,11 +552,12 @@ def guarded(findings: Findings) -> Iterator[Findings]:
 
     def timed_run(handle: asyncio.Handle) -> None:
         started = time.perf_counter()
+        before = _thread_usage()
         try:
             real_run(handle)
         finally:
             took = time.perf_counter() - started
-            if took >= STALL_SECONDS:
+            if took >= STALL_SECONDS and held_the_loop(before, _thread_usage()):
                 findings.stalls.append((took, _describe_handle(handle)))
 
     def record_unawaited(coro: object) -> None:
