@@ -390,11 +390,18 @@ def _virtual(item: pytest.Item) -> bool:
 SCENARIO_WALL_LIMIT = 5.0  # a scenario test runs dozens of scenarios, and shrinks a failure
 
 
+# Real threads and processes run at the machine's pace: at a load of 8 on 2 cores, starting a
+# Python child alone can take seconds. Only a wrong answer that hangs ever waits this long.
+REAL_TIME_WALL_LIMIT = 10.0
+
+
 def _wall_limit(item: pytest.Item) -> float:
     marker = item.get_closest_marker("wall_limit")
+    given = item.config.getoption("wall_limit")
+    if not _virtual(item) and given == DEFAULT_WALL_LIMIT:
+        return max(float(marker.args[0]) if marker else 0.0, REAL_TIME_WALL_LIMIT)
     if marker:
         return float(marker.args[0])
-    given = item.config.getoption("wall_limit")
     if hasattr(getattr(item, "obj", None), "hypothesis") and given == DEFAULT_WALL_LIMIT:
         return SCENARIO_WALL_LIMIT
     return given
