@@ -435,9 +435,8 @@ def _with_loop_limit(test, seconds: float, virtual: bool):
             findings = guards.current()
             if findings is not None:
                 findings.loop_elapsed = loop.time() - started  # virtual while looptime is on
-        pytest.fail(
-            messages.loop_limit(seconds, virtual), pytrace=False
-        )  # outside: no chained traceback
+        # Raised out here, after the `except`: no chained traceback.
+        pytest.fail(messages.loop_limit(seconds, virtual), pytrace=False)
 
     return limited
 

@@ -97,12 +97,12 @@ def run_all(
         candidates[f"solution/{name}"] = (name, kit / "solutions" / name / exercise.module_file)
     wanted = [p for p in load_proofs(kit) if p.exercise in names]
     candidates.update({p.id: (p.exercise, p.file) for p in wanted})
-    keys = {label: cache.key(*found) for label, found in candidates.items()} if cache else {}
+    keys: dict[str, str] = {}
     results: dict[str, list[dict]] = {}
-    for label, key in keys.items():
-        kept = cache.get(key) if cache else None
-        if kept is not None:
-            results[label] = kept
+    if cache:
+        keys = {label: cache.key(*found) for label, found in candidates.items()}
+        kept = {label: cache.get(key) for label, key in keys.items()}
+        results = {label: tests for label, tests in kept.items() if tests is not None}
     stub_names = [n for n in names if f"stub/{n}" not in results]
     solution_names = [n for n in names if f"solution/{n}" not in results]
     groups = slots([p for p in wanted if p.id not in results])
