@@ -44,9 +44,10 @@ async def fetch_json_report(urls: list[str]) -> tuple[dict[str, object], dict[st
     download_all(): one session for the call, closed before you return, and every response
     released; each URL requested once per entry of `urls`, exactly as given, all at once
     (an error is not retried; a URL listed twice is requested twice and has one entry); no
-    URLs give `({}, {})`; `urls` is not changed; no time limit. If the caller cancels it,
-    the requests still running are cancelled and have ended before the session closes, and
-    the CancelledError reaches the caller.
+    URLs give `({}, {})`; `urls` is not changed; no time limit. (In the tests a URL gives the
+    same answer each time it is asked.) If the caller cancels it, the requests still running
+    are cancelled and have ended before the session closes, and the CancelledError reaches
+    the caller.
     """
     raise NotImplementedError(
         "gather one request per url; put the JSON of each status below 400 in data, "
@@ -64,10 +65,11 @@ async def what_is_my_ip(services: list[tuple[str, str]]) -> str:
 
     A service whose answer has a status of 400 or more (whatever its body holds), or whose
     request raises aiohttp.ClientError (the service cannot be reached), has failed: keep
-    waiting for the others. Return the IP (the string) of the first service that answers
-    with a success, as soon as it does; if two answer at the same moment, either may win.
-    If every service fails, raise LookupError as soon as the last one has failed; with no
-    services at all, raise it at once.
+    waiting for the others. Every status below 400 is a success, and a success always holds
+    `field`; any other exception is not a failed service (the tests raise none). Return the
+    IP (the string) of the first service that answers with a success, as soon as it does; if
+    two answer at the same moment, either may win. If every service fails, raise LookupError
+    as soon as the last one has failed; with no services at all, raise it at once.
 
     Before you return or raise, cancel the requests still running AND wait until they have
     ended; then close the session. Nothing may be left running. Each entry of `services` is
