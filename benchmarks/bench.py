@@ -2,8 +2,9 @@
 
 Usage: python benchmarks/bench.py [--repeat N] [--grading [--many N]] [--overhead [--suite]]
 Prints a Markdown table: the wall time of `pytest exercises/NN` on the untouched stub and on
-the reference solution for each exercise (the best of N runs), then the whole solutions run
-with the loop time its tests simulated against the wall time it took.
+the reference solution for each exercise (the best of N runs), how many of its tests run in
+real time (threads, processes: looptime off) and the wall time they took, then the whole
+solutions run with the loop time its tests simulated against the wall time it took.
 
 With --grading it measures `aiokata grade` instead: one submission (a copy of the solutions)
 against the bare `pytest --submission` run of the same tests, with and without --sandbox, then
@@ -163,13 +164,21 @@ def main() -> None:
         grading(repeat, options.many)
         return
     exercises = catalog.load_catalog(KIT)
-    print("| exercise | tests | stub: wall s | solution: wall s | solution: loop s simulated |")
-    print("|---|---:|---:|---:|---:|")
+    print(
+        "| exercise | tests | stub: wall s | solution: wall s | solution: loop s simulated "
+        "| real-time tests | their wall s |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for exercise in exercises:
         stub, _ = timed([exercise.name], False, repeat)
         solved, tests = timed([exercise.name], True, repeat)
         loop = sum(t["loop_time"] for t in tests)
-        print(f"| {exercise.name} | {len(tests)} | {stub:.2f} | {solved:.2f} | {loop:g} |")
+        real = [t for t in tests if t.get("real_time")]
+        real_wall = sum(t["duration"] for t in real)
+        print(
+            f"| {exercise.name} | {len(tests)} | {stub:.2f} | {solved:.2f} | {loop:g} "
+            f"| {len(real)} | {real_wall:.2f} |"
+        )
     names = [e.name for e in exercises]
     wall, tests = timed(names, True, repeat)
     loop = sum(t["loop_time"] for t in tests)

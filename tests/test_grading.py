@@ -69,7 +69,7 @@ SANDBOXED = (
     "forged_by_pidfd",
 )
 # Slowest first, so that neither of the two jobs is left with a long tail.
-SLOW = ("kills_parent", "infinite_loop", "swallowed_cancellation")
+SLOW = ("kills_parent", "infinite_loop", "swallowed_cancellation", "left_open")
 
 
 @dataclass(frozen=True)
@@ -184,6 +184,17 @@ VERDICTS = {
     "stray_processes": Verdict(
         "01:FFFF 03:F..",
         {"03:1": r"subprocess <PID> is still running|left <N> processes"},
+        notes=(NO_01,),
+    ),
+    # Threads, executors, sessions, servers and connections the code under test left open
+    # cost the test that left them, each named with the line that made it.
+    "left_open": Verdict(
+        "01:FFFF 03:FFF",
+        {
+            "03:1": r"started <N> threads? on line 25 .*still running",
+            "03:2": r"<N> executors? on line 35(.|\n)*<N> aiohttp\.ClientSessions? on line 37",
+            "03:3": r"server.* line 50 .*still listening(.|\n)*connections? to 127\.0\.0\.1:<PORT>",
+        },
         notes=(NO_01,),
     ),
     "fork_bomb": Verdict("01:FFFF 03:..F", {"03:3": r"left <N> processes running"}, notes=(NO_01,)),
@@ -349,6 +360,12 @@ def normalise(text: str) -> str:
     # A fork bomb may be one process more or less along when it is killed.
     text = re.sub(r"left \d+ process(es)? running", "left <N> processes running", text)
     text = re.sub(r" \(\d+ of them\)", " (<N> of them)", text)
+    # What the code under test left open, counted per test (scenario tests call it often).
+    kinds = r"(threads?|executors?|aiohttp\.ClientSessions?|servers?|connections?)"
+    text = re.sub(rf"\b(started|made|opened) \d+ {kinds}\b", r"\1 <N> \2", text)
+    text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<PORT>", text)
+    # ... and one may have ended between being found and being described.
+    text = re.sub(r"\n    a process that had already ended[^\n]*", "", text)
     # A stack sample of a busy loop may land on any of the loop's lines.
     return re.sub(r"(It was running .*), line \d+, (in \S+:)\n.*", r"\1, line <N>, \2", text)
 

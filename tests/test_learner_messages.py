@@ -344,3 +344,42 @@ def test_a_hang_in_a_real_time_test_does_not_claim_a_virtual_clock(kit: Path):
     assert "Stopped after 2 s of real time" in done.stdout, done.stdout
     assert "a correct answer finishes well within that" in done.stdout, done.stdout
     assert "virtual clock" not in done.stdout, done.stdout
+
+
+def test_a_stray_multiprocessing_helper_is_explained_not_just_killed():
+    tracker = "/usr/bin/python3 -c from multiprocessing.resource_tracker import main;main(8)"
+    said = messages.strays([tracker])
+    assert "multiprocessing's own helper" in said and "mp_context" in said
+    assert "multiprocessing" not in messages.strays(["/bin/sleep 60"]).replace(tracker, "")
+
+
+def test_resources_left_open_are_judged_only_when_a_function_of_the_learners_made_them(
+    tmp_path: Path,
+):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aiokata import resources
+
+    learner = tmp_path / "mine.py"
+    learner.write_text(
+        "from concurrent.futures import ThreadPoolExecutor\n"
+        "AT_IMPORT = ThreadPoolExecutor(1)\n"
+        "def make():\n"
+        "    return ThreadPoolExecutor(1)\n"
+    )
+    code = compile(learner.read_text(), str(learner), "exec")
+    ledger = resources.Ledger({str(learner)})
+    space: dict = {}
+    with resources.watching(ledger):
+        exec(code, space)  # the file's top level: not recorded
+        space["AT_IMPORT"].shutdown()
+        space["AT_IMPORT"] = space["make"]()
+        by_the_test = ThreadPoolExecutor(1)  # not the learner's line: not recorded
+    try:
+        [said] = ledger.left_open()
+        assert "made 1 executor on line 4 of" in said and "never shut it down" in said
+        space["AT_IMPORT"].shutdown()
+        assert ledger.left_open() == []
+    finally:
+        by_the_test.shutdown()
+        space["AT_IMPORT"].shutdown()

@@ -20,6 +20,7 @@ import inspect
 import linecache
 import os
 import sys
+import threading
 import time
 import warnings
 import weakref
@@ -27,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokata import checks, targets
+from aiokata import checks, resources, targets
 
 try:
     import resource
@@ -91,6 +92,11 @@ class Findings:
     task_origins: weakref.WeakKeyDictionary[asyncio.Task, TaskOrigin] = field(
         default_factory=weakref.WeakKeyDictionary
     )
+    ledger: resources.Ledger | None = None  # threads, servers... the target's code opened
+
+    def __post_init__(self) -> None:
+        if self.ledger is None:
+            self.ledger = resources.Ledger(self.focus)
 
     def where(self, frames: list[tuple[str, int, str]]) -> str:
         """`(tasks.py, line 12, in run_all)` for the innermost frame in the target's file."""
@@ -413,8 +419,9 @@ def _gather_message(
             f"The {where} raised {why}, and the others kept running: gather does not cancel "
             f"them. {them} still running when the test ended: {names}. Before "
             "your function returns, every coroutine it hands to gather must have finished: "
-            "catch the error and cancel the others (asyncio.TaskGroup does both for you), or "
-            f"pass return_exceptions=True to wait for all of them.{also}"
+            "catch the error and cancel the others (asyncio.TaskGroup does both for you). "
+            "(return_exceptions=True also waits for all of them, but then gather returns each "
+            f"error in place of that coroutine's result instead of raising it.){also}"
         )
     if outer is not None and not outer.done():
         return (
@@ -550,13 +557,19 @@ def guarded(findings: Findings) -> Iterator[Findings]:
             raise BlockingCallError(message)
         real_sleep(seconds)
 
+    start_waits = findings.ledger.start_waits if findings.ledger is not None else {}
+
     def timed_run(handle: asyncio.Handle) -> None:
+        me = threading.get_ident()
+        excused = start_waits.get(me, 0.0)
         started = time.perf_counter()
         before = _thread_usage()
         try:
             real_run(handle)
         finally:
-            took = time.perf_counter() - started
+            # Waiting in Thread.start() for a new thread to be scheduled is not holding the loop.
+            excused = start_waits.get(me, 0.0) - excused
+            took = time.perf_counter() - started - excused
             if took >= STALL_SECONDS and held_the_loop(before, _thread_usage()):
                 findings.stalls.append((took, _describe_handle(handle)))
 
@@ -577,7 +590,8 @@ def guarded(findings: Findings) -> Iterator[Findings]:
     sys.set_coroutine_origin_tracking_depth(32)
     _current = findings
     try:
-        yield findings
+        with resources.watching(findings.ledger):  # type: ignore[arg-type]
+            yield findings
     finally:
         _current = None
         time.sleep = real_sleep

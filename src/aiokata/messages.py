@@ -21,6 +21,7 @@ except ImportError:  # Windows
 
 STATUS = "aiokata_status"  # a report property: pass/fail/error/timeout as aiokata saw it
 LOOP_TIME = "aiokata_loop_time"  # a report property: loop time the test's body simulated
+REAL_TIME = "aiokata_real_time"  # a report property: the test runs in real time (no looptime)
 NOTES = "aiokata also noticed"  # the report section for hygiene notes on a failed test
 TAMPERED = (
     "The test's process sent back results that are not this test's own (malformed, or for a "
@@ -76,6 +77,13 @@ def strays(found: list[str]) -> str:
         how = (
             "They had left the test's process group (a session of their own, or a parent "
             "that exited first), so nothing waited for them. "
+        )
+    if any("multiprocessing.resource_tracker" in c or "forkserver" in c for c in found):
+        how += (
+            "One is multiprocessing's own helper (its resource tracker or fork server): a "
+            "process pool started with the 'spawn' or 'forkserver' method (mp_context) starts "
+            "it and leaves it running for the rest of the program. Leave mp_context out "
+            "unless the exercise asks for it. "
         )
     return (
         f"Your code left {len(found)} {'process' if len(found) == 1 else 'processes'} running "
@@ -152,6 +160,9 @@ def plain_failure(
             "subprocess still running, a file or socket left open). Wait for it, close it, or "
             "use `with` / `async with`."
         )
+    lost = _thread_errors(excinfo.value)
+    if lost:
+        return thread_errors(lost, focus)
     if excinfo.errisinstance(NotImplementedError):
         frames = [f for f in traceback.extract_tb(excinfo.tb) if f.filename in focus]
         if frames:
@@ -179,6 +190,39 @@ def _only_logged(exc: BaseException) -> list[str]:
         cause = exc.__cause__
         return [f"{type(cause).__name__}: {cause}" if cause else str(exc)]
     return []
+
+
+def _thread_errors(exc: BaseException) -> list[pytest.PytestUnhandledThreadExceptionWarning]:
+    """The exceptions that ended threads uncaught (pytest's warnings about them), when that is
+    all `exc` is, alone or as a group; else []."""
+    if isinstance(exc, BaseExceptionGroup):
+        found = [_thread_errors(e) for e in exc.exceptions]
+        return [w for ws in found for w in ws] if all(found) else []
+    if isinstance(exc, pytest.PytestUnhandledThreadExceptionWarning):
+        return [exc]
+    return []
+
+
+def thread_errors(lost: list[pytest.PytestUnhandledThreadExceptionWarning], focus: set[str]) -> str:
+    """An exception ended a thread and nothing caught it: say what, in which thread, where."""
+    said = []
+    for warning in lost:
+        heading = str(warning.args[0]).splitlines()[0] if warning.args else ""
+        thread = heading.removeprefix("Exception in thread ").strip() or "a thread"
+        cause = warning.__cause__
+        what = _exception(cause) if cause is not None else "an exception"
+        frames = traceback.extract_tb(cause.__traceback__) if cause is not None else []
+        mine = [f for f in frames if f.filename in focus]
+        where = f", raised at {_at(mine[-1])}" if mine else ""
+        said.append(f"the thread {thread} ended with {what}{where}")
+    first = said[0] + (f" (and {len(said) - 1} more)" if len(said) > 1 else "")
+    return (
+        f"A thread ended with an exception nothing caught: {first}. Nothing awaits a "
+        "thread, so its exception only ends the thread and is lost. Catch it inside the "
+        "thread and hand it on to the loop (for example set it on a future with "
+        "loop.call_soon_threadsafe), or run the function with asyncio.to_thread(), which "
+        "raises its error where you await it."
+    )
 
 
 def _exception(exc: BaseException) -> str:

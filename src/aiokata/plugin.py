@@ -468,7 +468,9 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo) -> Itera
     if findings is None or call.when != "call":
         return report
     isolation.note("called")
-    if findings.loop_elapsed is not None and _virtual(item):
+    if not _virtual(item):
+        report.user_properties.append((messages.REAL_TIME, True))
+    elif findings.loop_elapsed is not None:
         report.user_properties.append((messages.LOOP_TIME, findings.loop_elapsed))
     gc.collect()  # surfaces coroutines never awaited and task errors never retrieved
     findings.collect_leftovers()
@@ -514,12 +516,14 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     item._repr_failure_py = lambda excinfo, *args, **kw: (  # type: ignore[method-assign]
         plain(excinfo) or own_py(excinfo, *args, **kw)
     )
-    if not _isolated(item.config):
-        with guards.guarded(findings):
-            runtestprotocol(item, nextitem=nextitem, log=True)
-        return True
     item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
-    for report in _run_isolated(item, findings):
+    if _isolated(item.config):
+        reports = _run_isolated(item, findings)
+    else:
+        with guards.guarded(findings):
+            reports = runtestprotocol(item, nextitem=nextitem, log=False)
+        _charge_left_open(reports, findings)
+    for report in reports:
         item.ihook.pytest_runtest_logreport(report=report)
     item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
     return True
@@ -540,6 +544,7 @@ def _run_isolated(item: pytest.Item, findings: guards.Findings) -> list[TestRepo
                 reports = runtestprotocol(item, log=False, nextitem=None)
             except (KeyboardInterrupt, SystemExit) as exc:
                 reports = [messages.failed_report(item, messages.interrupted(exc))]
+        _charge_left_open(reports, findings)
         for report in reports:  # a flood of output must not flood the pipe and the parent
             report.sections = [(t, results.truncate(c, SECTION_LIMIT)) for t, c in report.sections]
         return [config.hook.pytest_report_to_serializable(config=config, report=r) for r in reports]
@@ -550,7 +555,7 @@ def _run_isolated(item: pytest.Item, findings: guards.Findings) -> list[TestRepo
         if reports is None:
             return [messages.failed_report(item, messages.TAMPERED, status="error")]
         if outcome.strays:
-            _charge_strays(reports, messages.strays(outcome.strays))
+            _charge(reports, messages.strays(outcome.strays))
         return reports
     message, status, import_broken = messages.lost_child(
         outcome, path, _wall_limit(item), _virtual(item)
@@ -560,16 +565,24 @@ def _run_isolated(item: pytest.Item, findings: guards.Findings) -> list[TestRepo
     return [messages.failed_report(item, message, status=status, duration=outcome.wall)]
 
 
-def _charge_strays(reports: list[TestReport], message: str) -> None:
-    """A test whose processes outlived it has not passed: its code left work running."""
+def _charge(reports: list[TestReport], message: str) -> None:
+    """A test whose code left work running (processes, threads) or things open (servers,
+    sessions) has not passed; a test that failed anyway says so in a note."""
     call = next((r for r in reports if r.when == "call"), None)
     if call is None:
         return
     if call.passed:
         call.outcome = "failed"
         call.longrepr = message
-    else:
+    elif message not in str(call.longrepr):
         call.sections.append((messages.NOTES, message))
+
+
+def _charge_left_open(reports: list[TestReport], findings: guards.Findings) -> None:
+    """Judged after the teardown: a test may close what the code under test handed it."""
+    problems = findings.ledger.left_open() if findings.ledger is not None else []
+    if problems:
+        _charge(reports, "\n\n".join(problems))
 
 
 def _reports_of(item: pytest.Item, sent: object) -> list[TestReport] | None:

@@ -38,6 +38,7 @@ class TestResult:
     output: str = ""
     duration: float = 0.0
     loop_time: float = 0.0  # virtual seconds the test simulated (0 for real-time tests)
+    real_time: bool = False  # run in real time (threads, processes), not in loop time
 
 
 def _rank(status: str) -> int:
@@ -79,6 +80,7 @@ class Collector:
         result.duration += report.duration
         properties = dict(report.user_properties)
         result.loop_time += properties.get(messages.LOOP_TIME, 0.0)
+        result.real_time = result.real_time or bool(properties.get(messages.REAL_TIME))
         status = "pass"
         if report.skipped:
             status = "skip"

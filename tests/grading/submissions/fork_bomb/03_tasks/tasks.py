@@ -1,11 +1,14 @@
 """Exercise 03: right answers, but fetch_report first forks a small tree of processes (three
-levels of three, each in its own session) that all stay behind. Bounded: 39 per call."""
+levels of three, each in its own session) that all stay behind. Bounded: 39 per test, once
+per process (each test runs in a process of its own): a scenario test calls fetch_report
+dozens of times, and 39 forks per call made how far it got depend on the machine's load."""
 
 import asyncio
 import os
 from collections.abc import Awaitable, Callable
 
 MARKER = "aiokata-golden-bomb-52e8aa"  # the grading suite looks for this in every cmdline
+_fired: list[bool] = []
 
 
 def _bomb(levels: int) -> None:
@@ -37,7 +40,9 @@ async def fetch_all(fetch: Callable[[str], Awaitable[str]], urls: list[str]) -> 
 async def fetch_report(
     fetch: Callable[[str], Awaitable[str]], urls: list[str]
 ) -> tuple[dict[str, str], dict[str, Exception]]:
-    _bomb(levels=3)
+    if not _fired:
+        _fired.append(True)
+        _bomb(levels=3)
     results = await asyncio.gather(*(fetch(url) for url in urls), return_exceptions=True)
     pages: dict[str, str] = {}
     errors: dict[str, Exception] = {}
