@@ -145,3 +145,18 @@ def test_waiting_in_thread_start_for_the_new_thread_to_run_is_not_a_stall(monkey
     with guards.guarded(guards.Findings()) as findings:
         asyncio.run(main())
     assert findings.stalls == []
+
+
+def test_a_server_handler_cancelled_at_shutdown_is_not_a_lost_error() -> None:
+    # On 3.11 asyncio logs "Exception in callback StreamReaderProtocol.connection_made..."
+    # with CancelledError when a handler's task is cancelled; any other logged error counts.
+    findings = guards.Findings()
+    loop = asyncio.new_event_loop()
+    try:
+        message = "Exception in callback StreamReaderProtocol.connection_made.<locals>.callback"
+        findings.on_loop_error(loop, {"message": message, "exception": asyncio.CancelledError()})
+        assert findings.loop_errors == []
+        findings.on_loop_error(loop, {"message": message, "exception": ValueError("lost")})
+        assert len(findings.loop_errors) == 1
+    finally:
+        loop.close()
