@@ -117,7 +117,7 @@ VERDICTS = {
         "01:.... 03:.T.", {"03:2": r"Stopped after \d s of real time(.|\n)*in fetch_all"}
     ),
     "deadlock": Verdict(
-        "01:FFFF 03:..F", {"03:3": r"still waiting after \d+ s of loop time"}, notes=(NO_01,)
+        "01:FFFF 03:..F", {"03:3": r"still waiting after [\d,]+ s of loop time"}, notes=(NO_01,)
     ),
     "blocking_sleep": Verdict(
         "01:FFFF 03:.F.",

@@ -158,7 +158,7 @@ def test_a_deadlock_in_a_scenario_meets_the_loop_limit(tmp_path: Path) -> None:
     tests, _ = _run(_kit(tmp_path, stuck))
     result = tests["test_double_in_any_scenario"]
     assert result["status"] == "fail"
-    assert "still waiting after 100000 s of loop time" in result["message"]
+    assert "still waiting after 100,000 s of loop time" in result["message"]
 
 
 def test_unexpected_errors_say_who_raised_what_and_where(tmp_path: Path) -> None:

@@ -31,15 +31,16 @@ TAMPERED = (
 
 
 def loop_limit(seconds: float, virtual: bool = True) -> str:
+    shown = f"{seconds:,.10g}" if seconds < 1e15 else f"{seconds:g}"  # 1,000,000, not 1e+06
     if virtual:
         waited = (
-            f"Your code was still waiting after {seconds:g} s of loop time. The tests run on a "
+            f"Your code was still waiting after {shown} s of loop time. The tests run on a "
             "virtual clock, so that took no real time: the code waits for something that "
             "never happens."
         )
     else:  # this exercise's tests run in real time (real threads or processes)
         waited = (
-            f"Your code was still waiting after {seconds:g} s, far longer than anything this "
+            f"Your code was still waiting after {shown} s, far longer than anything this "
             "test waits for: the code waits for something that never happens."
         )
     return (
