@@ -762,6 +762,11 @@ def reply_likely(command: str, expected: str):
             )
         if expected.startswith("VALUE ") and got.startswith("VALUE "):
             want, have = expected[6:], got[6:]
+            if want.endswith("\r") and have == want.rstrip("\r"):
+                return (
+                    "The value lost the '\\r' at its end: remove only the '\\n' that ends the "
+                    "line (`line[:-1]`), no rstrip(); a '\\r' before it is part of the value."
+                )
             if have.strip() == want.strip() or have.split() == want.split():
                 return (
                     "The value lost some of its spaces: it is everything after the space "
@@ -774,8 +779,9 @@ def reply_likely(command: str, expected: str):
             value = expected[6:]
             if value in ("", "0"):
                 return (
-                    f"The stored value is {value!r}, a value like any other: test whether the "
-                    "key is in the store (`key in store`), not whether its value is truthy."
+                    f"The value SET stored is {value!r}, a value like any other. Perhaps GET "
+                    "tests whether the value is truthy (test `key in store` instead), or the "
+                    "store GET reads is not the one SET wrote, or something removed the key."
                 )
             return (
                 "That key is in the store (SET put it there, perhaps on another connection to "
@@ -785,6 +791,21 @@ def reply_likely(command: str, expected: str):
             return (
                 "That key was never set in this store: GET of a missing key replies "
                 "NOT_FOUND (a store kept at module level would remember another server's keys)."
+            )
+        if expected == "ERROR" and command.startswith("SET  "):
+            return (
+                f"In {command!r} the key, between the first space and the next, is empty: "
+                "a key is one or more characters, so this is an error."
+            )
+        if expected == "ERROR" and command == "GET ":
+            return (
+                "In 'GET ' (a space and nothing after it) the key, the rest of the line, is "
+                "empty: a key is one or more characters, so this is an error."
+            )
+        if expected == "ERROR" and command[:3] in ("GET", "SET") and command[3:4] != " ":
+            return (
+                f"{command!r} is not {command[:3]} (no space after it): a command is the word "
+                "before the first space, so this is an error."
             )
         if expected == "ERROR":
             return (
@@ -1089,6 +1110,30 @@ async def test_an_empty_value_and_the_key_0_are_like_any_other():
         await expect(client, "GET 0", "VALUE 0")
         await expect(client, "GET empty", "VALUE ")
         checks.equal(store, {"0": "0", "empty": ""}, "The store after 'SET 0 0', 'SET empty '")
+        await expect(client, "QUIT", "BYE")
+        await ended(conn, "after the client sent QUIT")
+
+
+@pytest.mark.task(1)
+async def test_the_key_is_never_empty_and_get_takes_the_rest_of_the_line():
+    async with Net("handle_client()") as net:
+        store: dict[str, str] = {}
+        server = await HandlerServer.start(net, store)
+        client, conn = await server.client()
+        await expect(client, "SET a 1", "OK")
+        await expect(client, "SET cr ends in a CR\r", "OK")
+        for line in ["SET  v", "SET  ", "GET ", "GETXa", "SETa 2", "GETa"]:
+            await expect(client, line, "ERROR")
+        rest = (
+            "In 'GET key' the key is the rest of the line, spaces and all: 'a' is set, but "
+            "{!r} asks for another key."
+        )
+        await expect(client, "GET a b", "NOT_FOUND", rest.format("GET a b"))
+        await expect(client, "GET a ", "NOT_FOUND", rest.format("GET a "))
+        await expect(client, "GET cr", "VALUE ends in a CR\r")
+        checks.equal(
+            store, {"a": "1", "cr": "ends in a CR\r"}, "The store after those lines", store_likely
+        )
         await expect(client, "QUIT", "BYE")
         await ended(conn, "after the client sent QUIT")
 
@@ -1955,6 +2000,16 @@ async def test_a_reply_cut_short_is_a_connection_error():
         check_connection_error(
             run, what, "readline() returned b'VALUE complet', a line without its '\\n'"
         )
+        check_closed(run, f"raised {what}")
+
+
+@pytest.mark.task(3)
+async def test_a_bye_cut_short_is_a_connection_error_too():
+    async with Net("kv_client()") as net:
+        peer = await Peer.start(net, {"a": "complete"}, cut_short=2)
+        run = await run_client(net, peer.port, ["GET a"], expect_error=True)
+        what = "when the server answered 'GET a' but sent only b'B' for QUIT and closed"
+        check_connection_error(run, what, "readline() returned b'B', a line without its '\\n'")
         check_closed(run, f"raised {what}")
 
 
