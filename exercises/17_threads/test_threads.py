@@ -1,15 +1,19 @@
 """Exercise 17 tests. Run them with `pytest exercises/17`.
 
-These tests start real threads, so they run in real time, not on the virtual clock. They never
-judge how fast anything is. The test's doubles wait for each other through gates (a
-threading.Event with a generous time limit that only a wrong answer ever reaches), note which
-thread made each call, and look at which threads are still alive when your function returns.
-The event loop watches for calls that only its own thread may make: asyncio's debug mode is
-on, and a loop.call_soon from another thread is noted (then handed over safely, so that the
-test can go on and tell you about it).
+These tests start real threads, so most of them run in real time, not on the virtual clock.
+They never judge how fast anything is. The test's doubles wait for each other through gates
+(a threading.Event with a generous time limit that only a wrong answer ever reaches), note
+which thread made each call, and look at which threads are still alive when your function
+returns. The event loop watches for calls that only its own thread may make: asyncio's debug
+mode is on, and a loop.call_soon from another thread is noted (then handed over safely, so
+that the test can go on and tell you about it). Four tests give your code something that
+takes a day: tasks 2 and 3 on the virtual clock, which jumps a day while the job waits in its
+thread, and tasks 1 and 4 on the test's ThreadClock, which moves only while your code waits.
 """
 
 import asyncio
+import concurrent.futures
+import concurrent.futures._base
 import contextlib
 import itertools
 import linecache
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
+import looptime
 import pytest
 from hypothesis import strategies as st
 
@@ -126,6 +131,7 @@ class Threads:
     runs: queue.Queue | None = None  # functions for the "plain code" threads to call
     crashes: list[tuple[str, BaseException]] = field(default_factory=list)
     spinners: list = field(default_factory=list)  # the test's doubles, told to stop at the end
+    watchdog: "LoopWatchdog | None" = None  # watches the loop's thread (see LoopWatchdog)
     expired: bool = False  # a gate has expired in this test: a wrong answer is being shown
 
     def new(self) -> list[threading.Thread]:
@@ -135,11 +141,103 @@ class Threads:
         for name, exc in self.crashes:
             pytest.fail(
                 f"{what}: the thread {name!r} died with {type(exc).__name__}: "
-                f"{exc}{_raised_at(exc)}. An exception in a thread is lost (nobody awaits a "
+                f"{said(exc)}. An exception in a thread is lost (nobody awaits a "
                 "thread): the thread just ends. Catch it in that thread and hand it on "
                 "(asyncio.to_thread does that for you).",
                 pytrace=False,
             )
+
+
+class LoopWatchdog:
+    """A thread of the test's that watches the event loop's thread while your coroutines run.
+
+    If the loop does not answer for a gate() because its thread is blocked in your code inside
+    a wait on a concurrent.futures.Future that has not even started (Future.result(),
+    concurrent.futures.wait, as_completed), that is a deadlock: such a future (from
+    run_coroutine_threadsafe, say) waits for the loop that its waiting blocks. The watchdog
+    notes where, and cancels those futures, so that your code goes on and the test can say
+    so. Started before the test (see lingering()); armed with the loop by the test's doubles."""
+
+    def __init__(self) -> None:
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop_thread = 0
+        self.found = ""  # where the loop's thread was blocked
+        self.waited = GATE
+        self.quit = threading.Event()
+        self.thread = threading.Thread(target=self.run, name="loop watchdog", daemon=True)
+        self.thread.start()
+
+    def arm(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Watch `loop`, whose thread is the calling one."""
+        if self.loop is None:
+            self.loop, self.loop_thread = loop, threading.get_ident()
+
+    def stop(self) -> None:
+        self.quit.set()
+        self.thread.join(1)
+
+    def run(self) -> None:
+        while not self.quit.wait(0.05):
+            loop = self.loop
+            if loop is None or loop.is_closed():
+                continue
+            answered = threading.Event()
+            try:
+                loop.call_soon_threadsafe(answered.set)
+            except RuntimeError:  # closed meanwhile
+                continue
+            waited = gate()
+            if answered.wait(waited) or self.quit.is_set():
+                continue
+            futures = self.futures_waited_on()
+            if futures:
+                if not self.found:  # (the first one is told; a later call may block again)
+                    self.found = stuck_at(self.loop_thread) or "in your code"
+                    self.waited = waited
+                _current.expired = True
+                for future in futures:
+                    future.cancel()
+
+    def futures_waited_on(self) -> list[concurrent.futures.Future]:
+        """The concurrent.futures.Futures, not started yet, that the loop's thread is waiting
+        on right now, in a call made from your code."""
+        frame = sys._current_frames().get(self.loop_thread)
+        stack = []
+        while frame is not None:
+            stack.append(frame)
+            frame = frame.f_back
+        mine = next((i for i, f in enumerate(stack) if _mine(f.f_code.co_filename)), None)
+        found: list[concurrent.futures.Future] = []
+        for callee in stack[:mine] if mine is not None else ():
+            if not callee.f_code.co_filename.startswith(_FUTURES_DIR):
+                continue
+            names = callee.f_locals
+            if callee.f_code.co_name in ("result", "exception"):
+                found.append(names.get("self"))  # type: ignore[arg-type]
+            elif callee.f_code.co_name in ("wait", "as_completed"):
+                found.extend(names.get("fs") or ())
+        return [
+            f
+            for f in found
+            if isinstance(f, concurrent.futures.Future) and not f.done() and not f.running()
+        ]
+
+
+def check_deadlock(what: str) -> None:
+    """Fail if the watchdog found the loop's thread blocked on a future it would never get."""
+    watchdog = _current.watchdog
+    if watchdog is not None and watchdog.found:
+        pytest.fail(
+            f"{what}: the event loop's thread was blocked {watchdog.found}, for "
+            f"{watchdog.waited:g} s, waiting for a concurrent.futures.Future that had not even "
+            "started: a deadlock. Such a future (from run_coroutine_threadsafe, say) waits "
+            "for a coroutine that only the event loop can run, and result() was blocking the "
+            "loop's own thread, so it could never start (the test cancelled the future to go "
+            "on). On the loop's thread never block on a concurrent.futures.Future: await the "
+            "coroutine itself (`await asyncio.to_thread(work, report)`), or `await "
+            "asyncio.wrap_future(future)`.",
+            pytrace=False,
+        )
 
 
 _current = Threads(set())  # this test's (each test runs in a process of its own)
@@ -184,10 +282,21 @@ def _raised_at(exc: BaseException) -> str:
     return found
 
 
+def said(exc: BaseException) -> str:
+    """An exception's text and the line of yours it came through, with no full stop at the
+    end (the message goes on): `no current event loop, at threads.py, line 61 (`...`)`."""
+    return f"{str(exc).rstrip('.')}{_raised_at(exc)}"
+
+
 def _serve(runs: queue.Queue) -> None:
     """A "plain code" thread: call each function it is handed, until it is handed None."""
     while (function := runs.get()) is not None:
         function()
+
+
+def arm_the_watchdog(loop: asyncio.AbstractEventLoop) -> None:
+    if _current.watchdog is not None:
+        _current.watchdog.arm(loop)
 
 
 def use_the_pool(loop: asyncio.AbstractEventLoop) -> None:
@@ -220,7 +329,8 @@ def lingering(monkeypatch: pytest.MonkeyPatch):
     ]
     for runner in runners:
         runner.start()
-    found = Threads(set(threading.enumerate()), pool=pool, runs=runs)
+    watchdog = LoopWatchdog()
+    found = Threads(set(threading.enumerate()), pool=pool, runs=runs, watchdog=watchdog)
 
     def hook(args: threading.ExceptHookArgs) -> None:
         if args.exc_type is not None and issubclass(args.exc_type, Stopped):
@@ -241,7 +351,290 @@ def lingering(monkeypatch: pytest.MonkeyPatch):
             thread.join(timeout=0.5)
         for _ in runners:
             runs.put(None)
+        watchdog.stop()
         pool.shutdown(wait=False)
+
+
+# --- a day that passes in no time -------------------------------------------------------------
+
+DAY = 86_400.0  # how long the test's day-long doubles take, in the test's clock
+HOUR = 3_600.0
+POLLS = 10  # timed waits run out in a row: the code waits in a loop (it polls), so the day ends
+
+_FUTURES_DIR = str(Path(concurrent.futures.__file__).parent)
+_THREAD_LIBRARIES = (threading.__file__, queue.__file__, _FUTURES_DIR)
+
+
+@dataclass
+class TimedWait:
+    """A wait of your code's, in the thread the test's clock watches."""
+
+    deadline: float | None  # in the clock's time; None: no timeout
+    timeout: float | None
+    call: str  # what your code called: "Thread.join"
+    where: str  # the line of yours that called it
+    expired: bool = False
+    cond: threading.Condition | None = None  # what it waits on, if a Condition: to wake it
+
+
+class ThreadClock:
+    """The test's own clock for the thread that calls your function: in it, a day passes in
+    no time. (Task 1 and task 4 run in threads, where asyncio's virtual clock has no say.)
+
+    A double of the test's takes a day (a spinner's last show(""), a fetch): it waits until
+    this clock says the day is over. The clock moves only while the thread it watches waits
+    in your code, in Thread.join(), Condition.wait() or Event.wait() (and so in
+    Future.result(), concurrent.futures.wait() and as_completed()) or time.sleep(), and
+    nothing else is going on; then it moves at once to the nearest deadline of that wait, or
+    to the end of the day. So a wait with a timeout shorter than a day runs out, as it would
+    in a real day, and a wait with none lasts until the day is over. Nothing here depends on
+    the machine's speed. (A wait that runs out POLLS times in a row is a polling loop, which
+    waits as long as it takes: then the day ends.)"""
+
+    def __init__(self, busy: Callable[[], bool] = lambda: False) -> None:
+        self.now = 0.0
+        self.busy = busy  # something else the test waits for is still going on
+        self.began = False  # the day-long double has begun
+        self.over = threading.Event()
+        self.on_over: list[Callable[[], None]] = []
+        self.watched: set[int] = set()
+        self.waits: dict[int, TimedWait] = {}
+        self.expired: list[TimedWait] = []
+        self.lock = threading.Lock()
+        self.quit = threading.Event()
+        self.stopped = threading.Event()
+
+    def install(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """Route the waits of the watched thread through this clock, and start it (in one of
+        the test's waiting threads: see lingering())."""
+        clock = self
+        real_wait, real_join, real_sleep = (
+            threading.Condition.wait,
+            threading.Thread.join,
+            time.sleep,
+        )
+
+        def wait(cond, timeout=None):
+            waiting = clock.enter(timeout, "Condition.wait", cond)
+            if waiting is None:
+                return real_wait(cond, timeout)
+            try:
+                # No timeout here: a notify() wakes it, or the clock does (see run()). (A
+                # wait with a short real timeout, in a loop, could lose a notify() that
+                # comes as it times out.)
+                return not waiting.expired and real_wait(cond, None) and not waiting.expired
+            finally:
+                clock.leave()
+
+        def join(thread, timeout=None):
+            waiting = clock.enter(timeout, "Thread.join") if thread.is_alive() else None
+            if waiting is None:
+                return real_join(thread, timeout)
+            try:
+                while thread.is_alive() and not waiting.expired:
+                    real_join(thread, 0.002)
+            finally:
+                clock.leave()
+
+        def sleep(seconds):
+            waiting = clock.enter(seconds, "time.sleep") if seconds > 0 else None
+            if waiting is None:
+                return real_sleep(seconds)
+            try:
+                while not waiting.expired:
+                    real_sleep(0.002)
+            finally:
+                clock.leave()
+
+        class Time:  # concurrent.futures' `time` module, in the watched thread
+            def __getattr__(self, name: str) -> object:
+                return getattr(time, name)
+
+            def monotonic(self) -> float:
+                return clock.time()
+
+        monkeypatch.setattr(threading.Condition, "wait", wait)
+        monkeypatch.setattr(threading.Thread, "join", join)
+        monkeypatch.setattr(time, "sleep", sleep)
+        monkeypatch.setattr(threading, "_time", self.time)
+        monkeypatch.setattr(concurrent.futures._base, "time", Time())
+        assert _current.runs is not None
+        _current.runs.put(self.run)  # a waiting "plain code" thread runs the clock
+
+    def watch(self) -> None:
+        """Watch the calling thread (the one that calls your function)."""
+        with self.lock:
+            self.watched.add(threading.get_ident())
+
+    def begin(self) -> None:
+        """The day-long double has begun: the day passes as soon as your code waits."""
+        self.began = True
+
+    def time(self) -> float:
+        if threading.get_ident() in self.watched:
+            return self.now
+        return time.monotonic()
+
+    def enter(
+        self, timeout: float | None, call: str, cond: threading.Condition | None = None
+    ) -> TimedWait | None:
+        """A wait of the watched thread begins: its TimedWait, or None when it is not a wait
+        of your code's (the test's own doubles wait too) or it does not block."""
+        if threading.get_ident() not in self.watched or self.over.is_set():
+            return None  # (after the day, time is real again)
+        if timeout is not None and timeout <= 0:
+            return None
+        frame, callee = sys._getframe(2), call
+        while frame is not None and frame.f_code.co_filename.startswith(_THREAD_LIBRARIES):
+            callee = frame.f_code.co_qualname
+            frame = frame.f_back
+        if frame is None or not _mine(frame.f_code.co_filename):
+            return None
+        if callee in ("wait", "as_completed"):  # concurrent.futures' functions
+            callee = f"concurrent.futures.{callee}"
+        waiting = TimedWait(
+            None if timeout is None else self.now + timeout,
+            timeout,
+            callee,
+            _at(frame.f_code.co_filename, frame.f_lineno),
+            cond=cond,
+        )
+        with self.lock:
+            self.waits[threading.get_ident()] = waiting
+        return waiting
+
+    def leave(self) -> None:
+        with self.lock:
+            self.waits.pop(threading.get_ident(), None)
+
+    def run(self) -> None:
+        try:
+            while not self.quit.wait(0.001):
+                with self.lock:
+                    ran_out = self.tick()
+                self.wake(ran_out)
+        finally:
+            self.stopped.set()
+
+    @staticmethod
+    def wake(ran_out: list[TimedWait]) -> None:
+        """Wake the waits that have run out. (Outside the clock's lock: a waiter holds its
+        Condition's lock when it takes the clock's.)"""
+        for waiting in ran_out:
+            if waiting.cond is not None:
+                with waiting.cond:
+                    waiting.cond.notify_all()
+
+    def tick(self) -> list[TimedWait]:
+        """Move the clock if it may: the waits that have run out."""
+        if self.over.is_set() or not self.began or self.busy():
+            return []
+        waits = [self.waits.get(thread) for thread in self.watched]
+        if not waits or any(w is None or w.expired for w in waits):
+            return []  # the watched thread is running, or about to
+        deadlines = [w.deadline for w in waits if w is not None and w.deadline is not None]
+        nearest = min(deadlines, default=DAY)
+        if nearest >= DAY or len(self.expired) >= POLLS:
+            return self.end_day()
+        self.now = max(self.now, nearest) + 1e-6  # just past it, as a real clock would be
+        ran_out = [w for w in waits if w is not None and w.deadline is not None]
+        ran_out = [w for w in ran_out if w.deadline <= self.now]  # type: ignore[operator]
+        for w in ran_out:
+            w.expired = True
+            self.expired.append(w)
+        return ran_out
+
+    def end_day(self) -> list[TimedWait]:
+        """The day is over: the day-long doubles end, the waits that would run out within
+        the day do, and from now on the watched thread's waits are real ones. The waits to
+        wake."""
+        if self.over.is_set():
+            return []
+        self.now = max(self.now, DAY)
+        self.over.set()
+        for then in self.on_over:
+            with contextlib.suppress(RuntimeError):  # (a loop closed by now)
+                then()
+        ran_out = [
+            w
+            for w in self.waits.values()
+            if not w.expired and (w.call == "time.sleep" or (w.deadline or DAY + 1) <= DAY)
+        ]
+        for w in ran_out:
+            w.expired = True
+        return ran_out
+
+    def stop(self) -> None:
+        """End the day (the doubles finish), and the clock."""
+        with self.lock:
+            ran_out = self.end_day()
+        self.wake(ran_out)
+        self.quit.set()
+        self.stopped.wait(GATE)
+
+    def gave_up(self) -> str:
+        """`Thread.join() with a timeout of 0.05 s, at threads.py, line 31 (`...`)`: the first
+        wait of your code's that ran out, or ""."""
+        if not self.expired:
+            return ""
+        first = self.expired[0]
+        return f"{first.call}() with a timeout of {first.timeout:g} s, at {first.where}"
+
+
+@contextlib.contextmanager
+def blind_to_executors(loop: asyncio.AbstractEventLoop):
+    """Under looptime (virtual time), while a future of loop.run_in_executor() (which
+    asyncio.to_thread uses) is pending, the loop's clock keeps in step with real time. Here
+    run_in_executor is plain asyncio's, so that while your job runs in its thread, a day of
+    loop time passes in no time, as it does while a plain thread runs."""
+    if not isinstance(loop, looptime.LoopTimeEventLoop):
+        yield
+        return
+    loop.run_in_executor = super(looptime.LoopTimeEventLoop, loop).run_in_executor  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        with contextlib.suppress(AttributeError):
+            del loop.run_in_executor  # type: ignore[method-assign]
+
+
+@contextlib.asynccontextmanager
+async def in_real_time(loop: asyncio.AbstractEventLoop):
+    """From here on, the loop's clock keeps in step with real time again: looptime does so
+    while a future of its run_in_executor() is pending, and this keeps one pending."""
+    release = threading.Event()
+    keeper = None
+    if isinstance(loop, looptime.LoopTimeEventLoop):
+        keeper = looptime.LoopTimeEventLoop.run_in_executor(loop, _current.pool, release.wait, 10)
+    try:
+        yield
+    finally:
+        release.set()
+        if keeper is not None:
+            await asyncio.wait([keeper])
+
+
+def gave_up_message(
+    what: str, job: str, outcome: BaseException | str, seconds: float, began: bool = True
+) -> str:
+    """A call that ended after `seconds` of loop time, while its day-long `job` still ran
+    (or before it had even begun)."""
+    if isinstance(outcome, TimeoutError):
+        ended, likely = (
+            "raised TimeoutError",
+            " Likely a timeout of your own around it (asyncio.wait_for, asyncio.timeout).",
+        )
+    elif isinstance(outcome, BaseException):
+        ended, likely = f"raised {type(outcome).__name__}: {said(outcome)}", ""
+    else:
+        ended, likely = outcome, ""
+    return (
+        f"{what}: it {ended} after {round(seconds, 2):g} s of loop time, "
+        + (f"while its {job} was still running" if began else f"before its {job} had begun")
+        + f" (here it takes a day, which the test's virtual clock lets pass in no "
+        f"time).{likely} The {job} may take as long as it takes: give it no timeout of your "
+        "own, and wait until it has ended."
+    )
 
 
 # --- the loop, watched --------------------------------------------------------------------------
@@ -326,7 +719,7 @@ def non_threadsafe(exc: BaseException) -> bool:
 
 def debug_refused(what: str, exc: BaseException, instead: str) -> str:
     return (
-        f"{what} raised RuntimeError: {exc}{_raised_at(exc)}. That is asyncio's debug mode "
+        f"{what} raised RuntimeError: {said(exc)}. That is asyncio's debug mode "
         "refusing a call made from a thread that is not the event loop's (loop.call_soon, "
         "call_later or call_at). From another thread, only loop.call_soon_threadsafe() and "
         f"asyncio.run_coroutine_threadsafe() may touch the loop. {instead}"
@@ -374,20 +767,35 @@ class Shown(NamedTuple):
     thread: int
     phase: str  # what the job was doing: "before", "running", "ended"; "returned" after the call
     at: float  # time.monotonic()
+    cancelled: bool = False  # shown by a spinner task that had been cancelled
 
 
 def frames_of(shown: list[Shown]) -> list[str]:
     return [s.frame for s in shown if s.frame != ""]
 
 
-def frames_problem(shown: list[Shown]) -> str:
-    """What is wrong with the frames (the non-empty calls of show), or ""."""
+def frames_problem(shown: list[Shown], other: list[Shown] | None = None) -> str:
+    """What is wrong with the frames (the non-empty calls of show), or "". `other`: the
+    calls of show of another spinner that turned at the same time."""
     frames = frames_of(shown)
     if frames == cycle(len(frames)):
         return ""
     head = frames[:8]
     more = "..." if len(frames) > 8 else ""
-    if frames and frames[0] != "|":
+    both = sorted((s for s in shown + (other or []) if s.frame), key=lambda s: s.at)
+    if other is not None and [s.frame for s in both] == cycle(len(both)):
+        likely = (
+            " Together, the two spinners showed the FRAMES in turn, as if they were one: "
+            "they share one frame counter (or one itertools.cycle), kept at module level. "
+            "Give every spinner its own, starting at '|'."
+        )
+    elif other is not None and set(frames) <= set(FRAMES):
+        likely = (
+            " It skipped frames while the other call's spinner turned: likely the two "
+            "spinners share one frame counter (or one itertools.cycle), kept at module "
+            "level. Give every spinner its own, starting at '|'."
+        )
+    elif frames and frames[0] != "|":
         likely = (
             " It did not start at '|': likely an itertools.cycle (or a counter) kept at module "
             "level, which goes on where the last spinner stopped. Give every spinner its own."
@@ -415,6 +823,18 @@ def clear_problem(shown: list[Shown]) -> str:
         return (
             f'show("") was not the last call: {frames_of(shown[clears[0] :])!r} came after it. '
             "Clear the line once the spinner has stopped, as its very last act."
+        )
+    return ""
+
+
+def frames_after_the_job(shown: list[Shown]) -> str:
+    """The likely mistake when a day-long interval showed more than its first frame."""
+    after = [s.frame for s in shown if s.frame and s.phase in ("ended", "returned")]
+    if after:
+        return (
+            f"After job() had ended, the spinner showed {after[0]!r} before it cleared the "
+            "line: told to stop, it stops at once, with no last frame (show a frame, then "
+            "wait; when the wait ends because it was told to stop, leave the loop)."
         )
     return ""
 
@@ -888,6 +1308,7 @@ def test_spin_in_thread_stops_at_once_in_a_day_long_interval(monkeypatch):
         [s.frame for s in spun.shown],
         ["|", ""],
         "Frames shown by spin_in_thread(interval=86400) of a job that ends after the first",
+        lambda got: frames_after_the_job(spun.shown),
     )
 
 
@@ -903,51 +1324,149 @@ def test_each_spin_in_thread_has_a_spinner_of_its_own():
 
 
 @pytest.mark.task(1)
+def test_spin_in_thread_waits_for_a_spinner_that_takes_a_day_to_clear_the_line(monkeypatch):
+    # The spinner's last show("") takes a day, on the test's ThreadClock: a day that passes in
+    # no time, but only once this thread waits for the spinner, and a wait with a timeout
+    # shorter than a day runs out first.
+    clock = ThreadClock()
+    clock.install(monkeypatch)
+    clock.watch()  # this thread calls spin_in_thread()
+    spinner = ThreadSpinner(want=1)
+    spinner.hold = False
+    record = spinner.show
+
+    def show(frame: str) -> None:
+        if frame == "" and threading.get_ident() != spinner.home:
+            clock.begin()
+            clock.over.wait(4 * GATE)
+        record(frame)
+
+    spinner.show = show  # type: ignore[method-assign]
+    what = "spin_in_thread() with a spinner whose last show('') takes a day"
+    try:
+        spun = spin_in_thread(spinner)
+    finally:
+        clock.stop()
+    value_of(spun, spinner)
+    check_job_ran_here(spinner)
+    if spun.alive and clock.gave_up():
+        pytest.fail(
+            f"{what} (a day on the test's clock, which lets it pass in no time): it waited "
+            f"for its spinner with {clock.gave_up()}. That ran out while the spinner was "
+            "still clearing the line, and spin_in_thread() returned with the spinner thread "
+            "still running. Wait until the spinner has ended, however long that takes: "
+            "`spinner.join()`, with no timeout of your own.",
+            pytrace=False,
+        )
+    check_spin_in_thread(spinner, spun, 0.005, what)
+
+
+def wait_until(condition: Callable[[], bool]) -> bool:
+    """From a thread of the test's: poll `condition` for a gate() (False if it never held)."""
+    deadline = time.monotonic() + gate()
+    while not condition():
+        if time.monotonic() > deadline:
+            _current.expired = True
+            return False
+        threading.Event().wait(0.001)
+    return True
+
+
+@pytest.mark.task(1)
 def test_two_spin_in_threads_at_once_keep_their_own_spinners():
-    spinners = [ThreadSpinner(want=4, result=name) for name in ("A", "B")]
-    outcomes: dict[int, tuple[str, object]] = {}
+    # The calls overlap in a fixed order: A starts; B starts while A's job runs; A's job ends
+    # once both spinners have turned, and A returns; then B's job waits for three more frames
+    # of B's spinner, which must go on turning though A's has stopped.
+    a, b = ThreadSpinner(want=2, result="A"), ThreadSpinner(want=2, result="B")
+    a_running, b_running, a_returned = threading.Event(), threading.Event(), threading.Event()
+    after_a: dict[str, float] = {}  # "at": when A returned; "frames": B's frames by then
+    a_job, b_job = a.job, b.job
+
+    def first_job() -> object:
+        a_running.set()
+        if waited(b_running):
+            wait_until(lambda: b.frames >= 2)
+        return a_job()  # (it waits for A's own two frames)
+
+    def second_job() -> object:
+        b_running.set()
+        if waited(a_returned):
+            after_a["frames"] = b.frames
+            b.want = b.frames + 3
+            b.enough.clear()
+            if b.frames >= b.want:  # (shown meanwhile)
+                b.enough.set()
+        return b_job()
+
+    a.job, b.job = first_job, second_job  # type: ignore[method-assign]
+    outcomes: dict[str, tuple[str, object]] = {}
     function = threads.spin_in_thread
 
-    def call(index: int) -> None:
-        spinner = spinners[index]
+    def call(name: str, spinner: ThreadSpinner) -> None:
         spinner.home = threading.get_ident()
         spinner.hold = False  # two callers: neither may hold the interpreter
         try:
-            outcomes[index] = ("returned", function(spinner.job, spinner.show, 0.005))
+            outcomes[name] = ("returned", function(spinner.job, spinner.show, 0.005))
         except BaseException as exc:
-            outcomes[index] = ("raised", exc)
+            outcomes[name] = ("raised", exc)
+        finally:
+            spinner.phase = "returned"
+            if name == "A":
+                after_a["at"] = time.monotonic()
+                a_returned.set()
 
-    callers = [threading.Thread(target=call, args=(i,), name=f"caller {i}") for i in (0, 1)]
-    for caller in callers:
-        caller.start()
-    for caller in callers:
-        caller.join(2 * GATE)
-    for index, (how, what) in sorted(outcomes.items()):
-        if how == "raised" and isinstance(what, Stopped):
-            shown_by_the_caller(spinners[index])
+    callers = {
+        name: threading.Thread(target=call, args=(name, spinner), name=f"caller {name}")
+        for name, spinner in (("A", a), ("B", b))
+    }
+    callers["A"].start()
+    if waited(a_running):
+        callers["B"].start()
+    for caller in callers.values():
+        if caller.ident is not None:
+            caller.join(4 * GATE)
+    for name, spinner in (("A", a), ("B", b)):
+        how, outcome = outcomes.get(name, ("", None))
+        if how == "raised" and isinstance(outcome, Stopped):
+            shown_by_the_caller(spinner)
         if how == "raised":
-            raise what  # type: ignore[misc]
-    if any(c.is_alive() for c in callers):
+            raise outcome  # type: ignore[misc]
+    what = "Two spin_in_thread() calls at once, from two threads"
+    if any(c.is_alive() for c in callers.values()) or len(outcomes) < 2:
         pytest.fail(
-            f"Two spin_in_thread() calls at once, from two threads: one had not returned "
-            f"{2 * GATE:g} s later. Likely they share something kept at module level (an "
-            "Event, a thread): each call needs its own.",
+            f"{what}: one had not returned {4 * GATE:g} s later. Likely they share something "
+            "kept at module level (an Event, a thread): each call needs its own.",
             pytrace=False,
         )
-    _current.check_no_crash("Two spin_in_thread() calls at once")
+    _current.check_no_crash(what)
     checks.equal(
-        [outcomes[0][1], outcomes[1][1]],
+        [outcomes["A"][1], outcomes["B"][1]],
         ["A", "B"],
-        "The results of two spin_in_thread() calls at once",
+        f"The results of {what}",
         "Each call returns its own job's result.",
     )
-    for name, spinner in zip("AB", spinners, strict=True):
-        what = f"Call {name} of two spin_in_thread() calls at once"
+    b_stopped = [
+        s
+        for s in b.shown
+        if s.frame == "" and s.phase in ("before", "running") and s.at >= a.ended_at > 0
+    ]
+    if not b.saw_frames and b_stopped:
+        pytest.fail(
+            f"{what}: when call A's job ended and A stopped its spinner, call B's spinner "
+            "stopped too, and cleared the line, while B's job was still running (after A had "
+            "returned it waited for three more frames, and got "
+            f"{count(b.frames - int(after_a.get('frames', b.frames)), 'frame')}). Likely the "
+            "two calls share one threading.Event, kept at module level, so stopping one "
+            "spinner stops both. Each call needs an Event of its own, made in the call.",
+            pytrace=False,
+        )
+    for name, spinner, other in (("A", a, b), ("B", b, a)):
+        call_what = f"Call {name} of two spin_in_thread() calls at once"
         check_job_ran_here(spinner)
-        check_turned_during_job(spinner, 0.005, what)
-        for problem in (frames_problem(spinner.shown), clear_problem(spinner.shown)):
+        check_turned_during_job(spinner, 0.005, call_what)
+        for problem in (frames_problem(spinner.shown, other.shown), clear_problem(spinner.shown)):
             if problem:
-                pytest.fail(f"{what}: {problem}", pytrace=False)
+                pytest.fail(f"{call_what}: {problem}", pytrace=False)
 
 
 @pytest.mark.task(1)
@@ -1002,17 +1521,18 @@ class TaskSpinner:
         self.spinner_tasks: set[asyncio.Task] = set()  # the tasks that called show()
         _current.spinners.append(self)
         use_the_pool(self.loop)
+        arm_the_watchdog(self.loop)
 
     def release(self) -> None:
         self.enough.set()
 
     def show(self, frame: str) -> None:
         me = threading.get_ident()
-        self.shown.append(Shown(frame, me, self.phase, time.monotonic()))
-        if me == self.loop_thread:
-            task = asyncio.current_task()
-            if task is not None:
-                self.spinner_tasks.add(task)
+        task = asyncio.current_task() if me == self.loop_thread else None
+        cancelled = task is not None and task.cancelling() > 0
+        self.shown.append(Shown(frame, me, self.phase, time.monotonic(), cancelled))
+        if task is not None:
+            self.spinner_tasks.add(task)
         if me != self.loop_thread or self.stop:
             raise Stopped  # a spinner in a thread (told below), or one the test gave up on
         if frame:
@@ -1088,29 +1608,35 @@ def ended_cancelled(what: str) -> str:
     )
 
 
-async def spin_in_task(spinner: TaskSpinner, interval: float, what: str) -> Turned:
-    """Await the learner's spin_in_task(), then note what it left running."""
+async def spin_in_task(
+    spinner: TaskSpinner,
+    interval: float,
+    what: str,
+    started: tuple[asyncio.Future, set[asyncio.Task]] | None = None,
+) -> Turned:
+    """Await the learner's spin_in_task(), then note what it left running. `started`: the
+    call, already started as a task, and the tasks there were before it."""
     spinner.interval = interval
-    before = asyncio.all_tasks()
-    task = asyncio.ensure_future(calling(spinner, interval))
+    if started is None:
+        before = asyncio.all_tasks()
+        task = asyncio.ensure_future(calling(spinner, interval))
+    else:
+        task, before = started
     finished = await wait_for_call(task, spinner.job_ended, gate())
     await turns()
     left = [t for t in left_running(before) if t is not task]
     names = sorted({getattr(t.get_coro(), "__qualname__", "?") for t in left})
     shown = [s for s in spinner.shown if s.phase != "returned"]
     late = [s.frame for s in spinner.shown if s.phase == "returned"]
+    why = "" if finished else still_spinning([spinner])
     spinner.stop = True
     await stop_tasks(left)
+    check_deadlock(what)
     if not finished:
         await stop_tasks([task])
         check_job_calls(spinner, shown, what)
-        going = f" Its spinner was still showing frames ({late[:4]!r}...)." if late else ""
         pytest.fail(
-            f"{what} had not returned {gate():g} s after job() had ended.{going} Likely it "
-            "waits for a spinner task that never ends: one that catches the CancelledError "
-            "and carries on, or one that is waited for without being cancelled. Cancel the "
-            "spinner task, then wait for it.",
-            pytrace=False,
+            f"{what} had not returned {gate():g} s after job() had ended. {why}", pytrace=False
         )
     if task.cancelled():
         check_job_calls(spinner, shown, what)
@@ -1124,6 +1650,31 @@ async def spin_in_task(spinner: TaskSpinner, interval: float, what: str) -> Turn
     except Exception as exc:
         raised = exc
     return Turned(result, raised, shown, names, late)
+
+
+def still_spinning(spinners: list[TaskSpinner]) -> str:
+    """Why calls of spin_in_task() have not returned though their jobs have ended: what their
+    spinner tasks were doing. (Called before the test stops them.)"""
+    carried_on = [s.frame for sp in spinners for s in sp.shown if s.frame and s.cancelled]
+    running = [t for sp in spinners for t in sp.spinner_tasks if not t.done()]
+    its, was, had = ("Their", "were", "tasks") if len(spinners) > 1 else ("Its", "was", "task")
+    if carried_on:
+        return (
+            f"{its} spinner {had} had been cancelled, and went on showing frames "
+            f"({carried_on[:4]!r}{'...' if len(carried_on) > 4 else ''}): a spinner that "
+            "catches the CancelledError and carries on, so waiting for it never ends. Let the "
+            "CancelledError end the spinner's loop (clear the line in a finally:)."
+        )
+    if running and not any(t.cancelling() for t in running):
+        return (
+            f"{its} spinner {had} {was} still running, and had never been cancelled: waiting "
+            "for a spinner nobody cancels never ends. Cancel it first, then wait for it."
+        )
+    return (
+        "Likely it waits for something that never ends: a spinner task that catches the "
+        "CancelledError and carries on, or one that is waited for without being cancelled. "
+        "Cancel the spinner task, then wait for it."
+    )
 
 
 def explain_job_on_loop(spinner: TaskSpinner, what: str) -> None:
@@ -1179,14 +1730,28 @@ def check_spinner_task(spinner: TaskSpinner, shown: list[Shown], what: str) -> N
             if error is not None and not isinstance(error, Stopped):
                 pytest.fail(
                     f"{what}: the spinner task ended with {type(error).__name__}: "
-                    f"{error}{_raised_at(error)}, and nobody saw it (an exception in a task is "
+                    f"{said(error)}, and nobody saw it (an exception in a task is "
                     "only raised where the task is awaited).",
                     pytrace=False,
                 )
     check_turned_during_job(spinner, spinner.interval, what)
+    check_no_frame_once_cancelled(shown, what)
     for problem in (frames_problem(shown), clear_problem(shown)):
         if problem:
             pytest.fail(f"{what}: {problem}", pytrace=False)
+
+
+def check_no_frame_once_cancelled(shown: list[Shown], what: str) -> None:
+    late = [s.frame for s in shown if s.frame and s.cancelled]
+    if late:
+        pytest.fail(
+            f"{what}: the spinner task showed {late[0]!r} after it had been cancelled"
+            + (f" ({count(len(late), 'frame')} in all)" if len(late) > 1 else "")
+            + '. Once cancelled, the spinner only clears the line (show("") in its '
+            "finally:), with no frame after the cancel: let the CancelledError end its loop "
+            "(do not catch it to show one more frame, or to carry on).",
+            pytrace=False,
+        )
 
 
 def check_turned(spinner: TaskSpinner, turned: Turned, what: str) -> None:
@@ -1212,9 +1777,24 @@ def check_turned(spinner: TaskSpinner, turned: Turned, what: str) -> None:
     check_spinner_task(spinner, turned.shown, what)
 
 
-def turned_value(spinner: TaskSpinner, turned: Turned) -> object:
-    if turned.raised is not None and turned.raised is not spinner.error:
-        raise turned.raised
+def turned_value(spinner: TaskSpinner, turned: Turned, what: str = "spin_in_task()") -> object:
+    raised = turned.raised
+    if raised is not None and raised is not spinner.error:
+        error = spinner.error
+        if (
+            isinstance(raised, BaseExceptionGroup)
+            and error is not None
+            and raised.subgroup(lambda e: e is error) is not None
+        ):
+            pytest.fail(
+                f"{what} raised an ExceptionGroup ({raised}) holding the job's "
+                f"{type(error).__name__}, where the job's own exception should come out as "
+                "it is, unwrapped. A TaskGroup wraps whatever is raised inside its `async "
+                "with` block in an ExceptionGroup: catch the job's exception inside the block "
+                "and raise it once the block has ended, or keep the job out of the TaskGroup.",
+                pytrace=False,
+            )
+        raise raised
     return turned.result
 
 
@@ -1225,12 +1805,16 @@ JOB_SAFELY = (
 
 
 async def spin_and_check(
-    spinner: TaskSpinner, interval: float, what: str, watch: LoopWatch | None = None
+    spinner: TaskSpinner,
+    interval: float,
+    what: str,
+    watch: LoopWatch | None = None,
+    started: tuple[asyncio.Future, set[asyncio.Task]] | None = None,
 ) -> Turned:
-    turned = await spin_in_task(spinner, interval, what)
+    turned = await spin_in_task(spinner, interval, what, started)
     if watch is not None:
         watch.check(what, JOB_SAFELY)
-    turned_value(spinner, turned)
+    turned_value(spinner, turned, what)
     check_turned(spinner, turned, what)
     return turned
 
@@ -1341,6 +1925,7 @@ async def test_spin_in_task_stops_at_once_in_a_day_long_interval():
         [s.frame for s in turned.shown],
         ["|", ""],
         "Frames shown by spin_in_task(interval=86400) of a job that ends after the first",
+        lambda got: frames_after_the_job(turned.shown),
     )
 
 
@@ -1368,8 +1953,12 @@ async def test_cancelling_spin_in_task_stops_the_spinner_too():
             pytest.fail(f"{what}: it ended before its job had.", pytrace=False)
         task.cancel()
         await asyncio.wait([task], timeout=GATE)
+        ended_in_time = task.done()
         await turns()
         left = [t for t in left_running(before) if t is not task]
+        spinning = [t for t in spinner.spinner_tasks if not t.done()]
+        never_cancelled = bool(spinning) and not any(t.cancelling() for t in spinning)
+        carried_on = [s.frame for s in spinner.shown if s.frame and s.cancelled]
     finally:
         spinner.release()  # the job's thread ends now (it cannot be cancelled)
         if spinner.job_threads:
@@ -1378,13 +1967,27 @@ async def test_cancelling_spin_in_task_stops_the_spinner_too():
     late = [s.frame for s in spinner.shown if s.phase == "returned"]
     spinner.stop = True
     await stop_tasks(left)
-    if not task.done():
+    check_deadlock(what)
+    if not ended_in_time:
         await stop_tasks([task])
+        if carried_on:
+            likely = (
+                f"Its spinner task had been cancelled, and went on showing frames "
+                f"({carried_on[:4]!r}): it catches the CancelledError and carries on, so "
+                "waiting for it never ends. Let the CancelledError end the spinner's loop."
+            )
+        elif spinning and never_cancelled:
+            likely = (
+                "Its spinner task was still running, and had never been cancelled: waiting "
+                "for a spinner nobody cancels never ends. Cancel it first, then wait for it."
+            )
+        else:
+            likely = (
+                "Likely it waited for the job's thread, which cannot be cancelled: cancel the "
+                "spinner, wait for it, and let the CancelledError through."
+            )
         pytest.fail(
-            f"{what}: {GATE:g} s after it had been cancelled it had still not ended. Likely "
-            "it waited for the job's thread, which cannot be cancelled, or for a spinner that "
-            "would not stop: cancel the spinner, wait for it, and let the CancelledError "
-            "through.",
+            f"{what}: {GATE:g} s after it had been cancelled it had still not ended. {likely}",
             pytrace=False,
         )
     if not task.cancelled():
@@ -1394,12 +1997,24 @@ async def test_cancelling_spin_in_task_stops_the_spinner_too():
             "CancelledError reach the caller (do not catch it, or re-raise it).",
             pytrace=False,
         )
+    check_no_frame_once_cancelled(shown, what)
     if left or late:
+        if never_cancelled:
+            pytest.fail(
+                f"{what}: it ended cancelled, but its spinner task had never been cancelled: "
+                "it was still running"
+                + (f" (it showed {late[:4]!r} afterwards)" if late else "")
+                + ". Cancel the spinner task in a finally:, so that it stops whichever way "
+                "spin_in_task() ends, cancelled too, and wait for it.",
+                pytrace=False,
+            )
         pytest.fail(
-            f"{what}: its spinner was not stopped"
+            f"{what}: its spinner task had been cancelled, but had not ended when "
+            "spin_in_task() did"
             + (f" (it showed {late[:4]!r} afterwards)" if late else "")
-            + ": cancel the spinner task in a finally:, so that it stops whichever way "
-            "spin_in_task() ends, cancelled too, and wait for it.",
+            + ": cancel() only asks. Wait for the spinner after cancelling it (`await "
+            "asyncio.wait([spinner])`), in the finally: that runs when spin_in_task() is "
+            "cancelled too.",
             pytrace=False,
         )
     problem = clear_problem(shown)
@@ -1414,19 +2029,19 @@ async def test_two_spin_in_tasks_at_once_keep_their_own_spinners():
     calls = [asyncio.ensure_future(calling(s, 0.005)) for s in (first, second)]
     ended = (first.job_ended, second.job_ended)
     await until(lambda: all(e.is_set() for e in ended) or any(c.done() for c in calls), 3 * GATE)
-    now = asyncio.Event()
-    now.set()
-    finished = await wait_for_call(asyncio.ensure_future(asyncio.wait(calls)), now, gate())
+    await asyncio.wait(calls, timeout=gate())
+    await turns()
+    stuck = [c for c in calls if not c.done()]
+    why = still_spinning([first, second]) if stuck else ""
     for spinner in (first, second):
         spinner.interval = 0.005
         spinner.stop = True
-    if not finished:
-        await stop_tasks(calls)
+    await stop_tasks(stuck)
+    check_deadlock(what)
+    if stuck:
         pytest.fail(
             f"{what}: {gate():g} s after both jobs had ended, "
-            f"{count(sum(not c.done() for c in calls), 'call')} had still not returned. "
-            "Likely they share something kept at module level (a spinner task): each call "
-            "needs its own.",
+            f"{count(len(stuck), 'call')} had still not returned. {why}",
             pytrace=False,
         )
     results = []
@@ -1441,7 +2056,85 @@ async def test_two_spin_in_tasks_at_once_keep_their_own_spinners():
     checks.equal(results, ["A", "B"], f"The results of {what}")
     for name, spinner in (("A", first), ("B", second)):
         shown = [s for s in spinner.shown if s.phase != "returned"]
-        check_spinner_task(spinner, shown, f"Call {name} of {what}")
+        late = [s.frame for s in spinner.shown if s.phase == "returned"]
+        call_what = f"Call {name} of two spin_in_task() calls at once"
+        if late:
+            pytest.fail(
+                f"{call_what}: show() was called after that call had returned ({late!r}): "
+                "its spinner had not finished yet. cancel() only asks a task to stop; wait "
+                "until it has (`await asyncio.wait([spinner])`) before you return.",
+                pytrace=False,
+            )
+        check_spinner_task(spinner, shown, call_what)
+
+
+@pytest.mark.task(2)
+@pytest.mark.looptime(True)
+@pytest.mark.loop_limit(30 * DAY)
+@pytest.mark.wall_limit(5)
+async def test_spin_in_task_gives_a_day_long_job_all_the_time_it_takes(watch):
+    # Virtual time: once the job has begun, a day of loop time passes in no time while it
+    # waits in its thread (looptime jumps to the next timer: the spinner's, the test's, or a
+    # timeout of yours). Only then does the test let the job end; the rest runs in real time.
+    loop = asyncio.get_running_loop()
+    report = ["a day", "of work"]
+    spinner = TaskSpinner(want=1, result=report)
+    job_started, day_over = threading.Event(), threading.Event()
+
+    def day_job() -> object:
+        me = threading.get_ident()
+        spinner.job_threads.append(me)
+        if me == spinner.loop_thread:
+            spinner.called_from = line_of(sys._getframe(1))
+            raise OnTheLoop("job() was called on the event loop's thread")
+        spinner.phase = "running"
+        spinner.saw_frames = True
+        job_started.set()
+        try:
+            day_over.wait(4 * GATE)  # the test opens it once a day of loop time has passed
+        finally:
+            spinner.phase = "ended"
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(spinner.job_ended.set)
+        return report
+
+    spinner.job = day_job  # type: ignore[method-assign]
+    what = "spin_in_task(job, show, interval=3600) of a job that takes a day"
+    with blind_to_executors(loop):
+        try:
+            async with in_real_time(loop):  # until the job has begun in its thread
+                before = asyncio.all_tasks()
+                start = loop.time()
+                task = asyncio.ensure_future(calling(spinner, HOUR))
+                await until(lambda: job_started.is_set() or task.done())
+            await asyncio.wait([task], timeout=DAY)
+            ended_after = loop.time() - start
+        finally:
+            day_over.set()
+    if task.done():
+        check_deadlock(what)
+        outcome = (
+            "ended cancelled"
+            if task.cancelled()
+            else task.exception() or f"returned {task.result()!r}"
+        )
+        if isinstance(outcome, NotImplementedError):
+            raise outcome
+        if isinstance(outcome, TimeoutError) and not spinner.job_threads:
+            pytest.fail(gave_up_message(what, "job", outcome, ended_after, False), pytrace=False)
+        check_job_calls(spinner, [s for s in spinner.shown if s.phase != "returned"], what)
+        if isinstance(outcome, OnTheLoop):
+            explain_job_on_loop(spinner, what)
+        await until(spinner.job_ended.is_set)
+        pytest.fail(gave_up_message(what, "job", outcome, ended_after), pytrace=False)
+    async with in_real_time(loop):
+        turned = await spin_and_check(spinner, HOUR, what, watch, started=(task, before))
+    if turned.result is not report:
+        pytest.fail(
+            f"{what} returned {turned.result!r}; expected the very object job() returned, "
+            f"{report!r}.",
+            pytrace=False,
+        )
 
 
 @pytest.mark.task(2)
@@ -1502,6 +2195,7 @@ class Progress:
         self.work_finished = threading.Event()
         _current.spinners.append(self)
         use_the_pool(self.loop)
+        arm_the_watchdog(self.loop)
 
     def release(self) -> None:
         self.resume.set()
@@ -1639,10 +2333,13 @@ def check_delivered(progress: Progress, delivered: list, what: str) -> None:
             )
         elif len(got) > len(progress.values):
             likely = " There are more calls than reports: hand each report over once."
+        elif got == progress.values:
+            likely = (
+                " They are equal to the values reported, in the same order, but copies, not "
+                "the very objects: pass each value on as it is (no copy, no conversion)."
+            )
         elif checks.same_items(got, progress.values):
             likely = " The same values in another order: hand them over in the order reported."
-        elif got == progress.values:
-            likely = " Equal values, but not the very objects reported: pass each one on as is."
         pytest.fail(
             f"{what}: on_progress was called with {got!r}; expected each value reported, in "
             f"order: {progress.values!r}.{likely}",
@@ -1659,13 +2356,44 @@ def check_delivered(progress: Progress, delivered: list, what: str) -> None:
         )
 
 
-async def run_progress(progress: Progress, watch: LoopWatch, what: str) -> tuple[object, object]:
-    """Await the learner's run_with_progress(): (result, raised)."""
-    task = asyncio.ensure_future(calling_run_with_progress(progress))
+def explain_progress_error(exc: BaseException, what: str) -> None:
+    """Fail with the lesson behind an exception run_with_progress() raised, if one fits."""
+    if non_threadsafe(exc):
+        pytest.fail(debug_refused(what, exc, REPORT_SAFELY), pytrace=False)
+    text = str(exc)
+    if (
+        isinstance(exc, RuntimeError)
+        and "event loop" in text
+        and ("no current" in text or "no running" in text)
+    ):
+        pytest.fail(
+            f"{what} raised RuntimeError: {said(exc)}. The worker thread has "
+            "no event loop of its own to find: take the loop with "
+            "asyncio.get_running_loop() in run_with_progress() itself, on the loop's "
+            "thread, before the work starts, and use that one in report().",
+            pytrace=False,
+        )
+    if isinstance(exc, asyncio.InvalidStateError):
+        pytest.fail(
+            f"{what} raised InvalidStateError: {exc}. A future's result was read (or "
+            "set) at the wrong moment: from the worker thread, hand the result over with "
+            "loop.call_soon_threadsafe(future.set_result, value), and await the future.",
+            pytrace=False,
+        )
+
+
+async def run_progress(
+    progress: Progress, watch: LoopWatch, what: str, task: asyncio.Future | None = None
+) -> tuple[object, object]:
+    """Await the learner's run_with_progress() (`task`, if it was started already):
+    (result, raised)."""
+    if task is None:
+        task = asyncio.ensure_future(calling_run_with_progress(progress))
     finished = await wait_for_call(task, progress.work_ended, gate())
     at_return = list(progress.delivered)
     await turns()
     later = progress.delivered[len(at_return) :]
+    check_deadlock(what)
     if not finished:
         await stop_tasks([task])
         check_work_calls(progress, what)
@@ -1684,28 +2412,10 @@ async def run_progress(progress: Progress, watch: LoopWatch, what: str) -> tuple
     except OnTheLoop:
         check_work_calls(progress, what)
         raise
-    except RuntimeError as exc:
-        if non_threadsafe(exc):
-            pytest.fail(debug_refused(what, exc, REPORT_SAFELY), pytrace=False)
-        if "event loop" in str(exc) and ("no current" in str(exc) or "no running" in str(exc)):
-            pytest.fail(
-                f"{what} raised RuntimeError: {exc}{_raised_at(exc)}. The worker thread has "
-                "no event loop of its own to find: take the loop with "
-                "asyncio.get_running_loop() in run_with_progress() itself, on the loop's "
-                "thread, before the work starts, and use that one in report().",
-                pytrace=False,
-            )
-        raised = exc
     except Exception as exc:
         raised = exc
     if raised is not None and raised is not progress.error:
-        if isinstance(raised, asyncio.InvalidStateError):
-            pytest.fail(
-                f"{what} raised InvalidStateError: {raised}. A future's result was read (or "
-                "set) at the wrong moment: from the worker thread, hand the result over with "
-                "loop.call_soon_threadsafe(future.set_result, value), and await the future.",
-                pytrace=False,
-            )
+        explain_progress_error(raised, what)
         raise raised
     check_work_calls(progress, what)
     watch.check(what, REPORT_SAFELY)
@@ -1839,6 +2549,7 @@ async def test_cancelling_run_with_progress_ends_it_at_once_and_drops_later_repo
         progress.release()  # the work's thread goes on now: it cannot be cancelled
     await until(progress.work_finished.is_set)
     await turns()
+    check_deadlock(what)
     check_work_calls(progress, what)
     watch.check(what, REPORT_SAFELY)
     if not ended_in_time:
@@ -1874,11 +2585,19 @@ async def test_cancelling_run_with_progress_ends_it_at_once_and_drops_later_repo
 
 async def run_progress_ended(task, progress, watch, what) -> None:
     await asyncio.wait([task], timeout=GATE)
+    check_deadlock(what)
     if task.done() and not task.cancelled():
         try:
             task.result()
         except OnTheLoop:
             check_work_calls(progress, what)
+            raise
+        except NotImplementedError:
+            raise
+        except Exception as exc:
+            check_work_calls(progress, what)
+            watch.check(what, REPORT_SAFELY)
+            explain_progress_error(exc, what)
             raise
     check_work_calls(progress, what)
     watch.check(what, REPORT_SAFELY)
@@ -1909,6 +2628,75 @@ async def test_two_runs_with_progress_at_once_keep_their_own_progress(watch):
         "The results of two run_with_progress() calls at once (the second began and ended "
         "while the first ran)",
     )
+
+
+@pytest.mark.task(3)
+@pytest.mark.looptime(True)
+@pytest.mark.loop_limit(30 * DAY)
+@pytest.mark.wall_limit(5)
+async def test_run_with_progress_gives_day_long_work_all_the_time_it_takes(watch):
+    # Virtual time: once the work has begun, a day of loop time passes in no time while it
+    # waits in its thread. Only then does the test let it go on; the rest runs in real time.
+    loop = asyncio.get_running_loop()
+    summary = {"days": 1}
+    progress = Progress(values=["morning", "evening"], result=summary)
+    work_started, day_over = threading.Event(), threading.Event()
+
+    def day_work(report: Callable[[object], None]) -> object:
+        me = threading.get_ident()
+        progress.work_threads.append(me)
+        if me == progress.loop_thread:
+            progress.called_from = line_of(sys._getframe(1))
+            raise OnTheLoop("work() was called on the event loop's thread")
+        work_started.set()
+        try:
+            report(progress.values[0])
+            day_over.wait(4 * GATE)  # the test opens it once a day of loop time has passed
+            report(progress.values[1])
+            return summary
+        finally:
+            progress.work_finished.set()
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(progress.work_ended.set)
+
+    progress.work = day_work  # type: ignore[method-assign]
+    what = "run_with_progress() of work that takes a day, reporting 'morning' and 'evening'"
+    with blind_to_executors(loop):
+        try:
+            async with in_real_time(loop):  # until the work has begun in its thread
+                start = loop.time()
+                task = asyncio.ensure_future(calling_run_with_progress(progress))
+                await until(lambda: work_started.is_set() or task.done())
+            await asyncio.wait([task], timeout=DAY)
+            ended_after = loop.time() - start
+            running = bool(progress.work_threads) and not progress.work_finished.is_set()
+        finally:
+            day_over.set()
+    if task.done():
+        check_deadlock(what)
+        outcome = (
+            "ended cancelled"
+            if task.cancelled()
+            else task.exception() or f"returned {task.result()!r}"
+        )
+        if isinstance(outcome, NotImplementedError):
+            raise outcome
+        if isinstance(outcome, TimeoutError) and not progress.work_threads:
+            pytest.fail(gave_up_message(what, "work", outcome, ended_after, False), pytrace=False)
+        await until(progress.work_finished.is_set)
+        check_work_calls(progress, what)
+        watch.check(what, REPORT_SAFELY)
+        if not running and isinstance(outcome, BaseException):  # the work itself had failed
+            explain_progress_error(outcome, what)
+            raise outcome
+        pytest.fail(gave_up_message(what, "work", outcome, ended_after), pytrace=False)
+    async with in_real_time(loop):
+        result, _ = await run_progress(progress, watch, what, task)
+    if result is not summary:
+        pytest.fail(
+            f"{what} returned {result!r}; expected the very object work() returned, {summary!r}.",
+            pytrace=False,
+        )
 
 
 PROGRESS_VALUES = st.lists(st.sampled_from([0, 1, None, "", "x", False, "x"]), max_size=8)
@@ -1975,6 +2763,9 @@ class Site:
         self.release = asyncio.Event()
         self.gate = GATE
         self.apart = False  # a fetch waited in vain for the others to start
+        self.waited = GATE  # how long the test gave the call (fetch_all_failing)
+        self.left: list[str] = []  # the fetches still running when it ended
+        self.how_ended: dict[str, str] = {}  # url: "returned", "raised", "cancelled", "running"
         use_the_pool(self.loop)
 
     async def fetch(self, url: str) -> object:
@@ -2102,7 +2893,7 @@ def explain_fetch_failure(site: Site, exc: BaseException, what: str) -> None:
         )
     if isinstance(exc, RuntimeError) and "no current event loop" in text.lower():
         pytest.fail(
-            f"{what} raised RuntimeError: {text.rstrip('.')}{_raised_at(exc)}. This thread has "
+            f"{what} raised RuntimeError: {said(exc)}. This thread has "
             "no event "
             "loop, so asyncio functions that need one (asyncio.gather, ensure_future, "
             "get_event_loop) cannot be called here. To gather on the loop, submit one "
@@ -2201,6 +2992,9 @@ def check_pages(site: Site, urls: list[str], how: str, outcome: object, what: st
             "The same pages in another order: keep the order of urls, not the order the "
             "fetches finished."
             if checks.same_items(got, expected)
+            else "The empty pages ('') are missing, and only they: an empty page is a page. "
+            "Keep every page, whatever it is (no `if page`, no filter)."
+            if isinstance(got, list) and got == [p for p in expected if p]
             else "It holds more pages than there are URLs: something outlives a call (a list "
             "kept at module level?). Each call returns a new list of its own pages."
             if isinstance(got, list) and len(got) > len(expected)
@@ -2285,16 +3079,7 @@ async def test_a_failed_fetch_is_raised_at_once(watch):
     urls = ["slow", "bad", "slower"]
     what = "fetch_all_from_thread() of ['slow', 'bad', 'slower'], where 'bad' fails at once"
     how, outcome = await fetch_all_failing(site, urls, what, watch)
-    if how == "stuck":
-        pytest.fail(
-            f"{what}: {site.waited:g} s after the fetch of 'bad' had failed, it had still not "
-            f"raised, while {site.left!r} went on. Raise a failed fetch's exception "
-            "at once, without waiting for the others: concurrent.futures.wait(futures, "
-            "return_when=FIRST_EXCEPTION) returns as soon as one fails (waiting on each "
-            ".result() in turn waits for 'slow' first).",
-            pytrace=False,
-        )
-    check_raised(failure, how, outcome, what)
+    check_raised(failure, how, outcome, what, site)
 
 
 @pytest.mark.task(4)
@@ -2304,7 +3089,7 @@ async def test_a_failed_fetch_cancels_the_fetches_still_running(watch):
     urls = ["bad", "slow", "slower"]
     what = "fetch_all_from_thread() of ['bad', 'slow', 'slower'], where 'bad' fails at once"
     how, outcome = await fetch_all_failing(site, urls, what, watch)
-    check_raised(failure, how, outcome, what)
+    check_raised(failure, how, outcome, what, site)
     left = site.left
     if left:
         pytest.fail(
@@ -2345,9 +3130,33 @@ async def fetch_all_failing(site: Site, urls, what, watch) -> tuple[str, object]
         await site.clean_up()
 
 
-def check_raised(failure: BaseException, how: str, outcome: object, what: str) -> None:
+def check_raised(failure: BaseException, how: str, outcome: object, what: str, site: Site) -> None:
     if how == "stuck":
-        pytest.fail(f"{what}: it had not raised {gate():g} s later.", pytrace=False)
+        started = site.calls
+        if "bad" not in started or site.how_ended.get("bad") != "raised":
+            state = (
+                "had not even started"
+                if "bad" not in started
+                else "was still waiting for the others to start"
+            )
+            pytest.fail(
+                f"{what}: {site.waited:g} s after it was called it had still not raised, and "
+                f"the fetch of 'bad' {state}: only {started!r} had started. Likely the "
+                "fetches ran one after another, each waited for before the next was "
+                "submitted. Submit every fetch first (run_coroutine_threadsafe returns at "
+                "once), then wait for the futures.",
+                pytrace=False,
+            )
+        pytest.fail(
+            f"{what}: {site.waited:g} s after it was called it had still not raised, though "
+            f"the fetch of 'bad' had failed at once, while {site.left!r} went on. Likely it "
+            "waited for the fetches still running: waiting on each .result() in turn waits "
+            "for the slow ones too, and a result() inside try/except that carries on waits "
+            "for the next. Raise a failed fetch's exception at once: "
+            "concurrent.futures.wait(futures, return_when=FIRST_EXCEPTION) returns as soon "
+            "as one fails.",
+            pytrace=False,
+        )
     if how == "returned":
         pytest.fail(
             f"{what} returned {outcome!r}; it must raise the failed fetch's exception "
@@ -2388,6 +3197,66 @@ async def test_two_fetch_alls_from_two_threads_keep_their_own_pages(watch):
     what = "A third fetch_all_from_thread() call, of ['d']"
     how, outcome = await fetch_all(again, ["d"], what, watch)
     check_pages(again, ["d"], how, outcome, what)
+
+
+@pytest.mark.task(4)
+async def test_fetch_all_from_thread_waits_for_a_fetch_that_takes_a_day(watch, monkeypatch):
+    # The fetch of 'day' takes a day on the test's ThreadClock: a day that passes in no time,
+    # but only once the thread that called fetch_all_from_thread() waits for it (and the
+    # fetch of 'quick' has ended); a wait with a timeout shorter than a day runs out first.
+    loop = asyncio.get_running_loop()
+    clock_over = asyncio.Event()
+    ended: list[str] = []
+
+    clock = ThreadClock(busy=lambda: "quick" not in ended)
+    clock.on_over.append(lambda: loop.call_soon_threadsafe(clock_over.set))
+    clock.install(monkeypatch)
+
+    async def fetch(url: str) -> str:
+        if url == "day":
+            clock.begin()
+            await clock_over.wait()
+        ended.append(url)
+        return url.upper()
+
+    def fetch_all_from_thread(*args: object) -> object:
+        clock.watch()
+        return threads.fetch_all_from_thread(*args)
+
+    urls = ["quick", "day"]
+    what = "fetch_all_from_thread(loop, fetch, ['quick', 'day']), where 'day' takes a day"
+    try:
+        how, outcome = await from_a_thread(
+            fetch_all_from_thread, loop, fetch, urls, seconds=3 * GATE
+        )
+    finally:
+        clock.stop()
+        await turns()
+    if how == "raised" and isinstance(outcome, NotImplementedError):
+        raise outcome
+    watch.check(what, LOOP_SAFELY)
+    gave_up = clock.gave_up()
+    if gave_up and (how != "returned" or outcome != ["QUICK", "DAY"]):
+        ended_with = (
+            f"raised {type(outcome).__name__}" + (f": {said(outcome)}" if str(outcome) else "")  # type: ignore[arg-type]
+            if how == "raised"
+            else f"returned {outcome!r}"
+            if how == "returned"
+            else "had still not returned"
+        )
+        pytest.fail(
+            f"{what} (a day on the test's clock, which lets it pass in no time): it waited "
+            f"with {gave_up}. That ran out while the fetch of 'day' was still running, and "
+            f"then it {ended_with}. The fetches may take as long as they take: wait for them "
+            "with no timeout of your own (concurrent.futures.wait(futures, "
+            "return_when=FIRST_EXCEPTION) with no timeout=, and no result(timeout=...)).",
+            pytrace=False,
+        )
+    if how == "stuck":
+        pytest.fail(f"{what} had not returned {3 * GATE:g} s later.", pytrace=False)
+    if how == "raised":
+        raise outcome  # type: ignore[misc]
+    checks.equal(outcome, ["QUICK", "DAY"], f"{what}: the pages")
 
 
 FETCHES = st.lists(

@@ -18,9 +18,9 @@ def spin_in_thread(job: Callable[[], T], show: Callable[[str], None], interval: 
     seconds after each frame (any interval: 0 means no wait at all, and it may be a day).
     Meanwhile call job() once, in the calling thread. As soon as job() returns or raises,
     tell the spinner to stop (set a threading.Event) and wait until its thread has ended
-    (join it). As its last act the spinner calls show("") once, to clear the line. Then
-    return what job() returned, whatever it is (None and 0 too), or let job()'s exception
-    through.
+    (join it, with no timeout: however long the spinner takes to end). As its last act the
+    spinner calls show("") once, to clear the line. Then return what job() returned,
+    whatever it is (None and 0 too), or let job()'s exception through.
 
     The spinner stops at once when told, even in the middle of a day-long interval: it waits
     with `done.wait(interval)`, never time.sleep(interval). show is only ever called from the
@@ -43,7 +43,8 @@ async def spin_in_task(
     FRAMES in turn, "|" first, waiting `await asyncio.sleep(interval)` after each frame (any
     interval: 0 too, and it may be a day). When job() returns or raises, cancel the spinner
     task and wait until it has ended; in a finally the spinner calls show("") once, to clear
-    the line. Then return what job() returned (None and 0 too), or raise its exception.
+    the line. Then return what job() returned (None and 0 too), or raise its exception. The
+    job may take as long as it takes (a day): no timeout of your own around it.
 
     show is only ever called on the event loop's thread, and never after spin_in_task() has
     ended: leave no task running. If spin_in_task() is cancelled while the job runs, cancel
@@ -68,9 +69,11 @@ async def run_with_progress(
     report(value), in order, with that very value (None, 0, "" and repeats too), as soon as the
     loop gets to it, while the work goes on (not saved up for the end).
 
-    From the worker thread, call nothing of the loop's but call_soon_threadsafe: not
-    on_progress, not loop.call_soon, not a future's set_result, not an asyncio.Queue. While
-    the work runs the loop stays free for other tasks: await it (no join(), no direct call).
+    From the worker thread, reach the loop only through its two doors, call_soon_threadsafe
+    (or run_coroutine_threadsafe, of a coroutine that calls on_progress): not on_progress
+    itself, not loop.call_soon, not a future's set_result, not an asyncio.Queue. While the
+    work runs the loop stays free for other tasks: await it (no join(), no direct call). The
+    work may take as long as it takes (a day): no timeout of your own around it.
     Return what work returned, after every on_progress call has run, or raise work's
     exception (after the progress it reported). If run_with_progress() is cancelled, let the
     CancelledError through at once: the work runs on in its thread to its end, but
@@ -92,7 +95,8 @@ def fetch_all_from_thread(
     A plain function, called from a thread that is not the event loop's: `loop` is running
     in a thread of its own. Run the coroutine fetch(url) on `loop` for every url, all at
     once, with asyncio.run_coroutine_threadsafe, and block this thread until they are done
-    (each gives you a concurrent.futures.Future). Return a new list of the pages in the
+    (each gives you a concurrent.futures.Future), however long they take: no timeout of your
+    own (no wait(..., timeout=), no result(timeout=)). Return a new list of the pages in the
     order of urls: one fetch per entry (a URL listed twice is fetched twice; an empty page
     is a page), each URL passed exactly as given; no URLs give [] at once. urls is not
     changed.
