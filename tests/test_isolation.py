@@ -47,6 +47,8 @@ def test_a_process_left_in_the_tests_group_is_not_said_to_have_left_it():
 
 def test_a_process_in_a_session_of_its_own_is_named_and_said_to_have_left_the_group():
     found = strays_of("sleep", "31", session="own-session")
-    assert found == ["sleep 31"]
+    # At a load of 8 it was once found in the middle of its exec(), with no command line
+    # yet: the kit now asks again (isolation._describe).
+    assert found == ["sleep 31"], found
     said = messages.strays(found)
     assert "    sleep 31\n" in said and "They had left the test's process group" in said, said

@@ -170,14 +170,29 @@ def _children(pid: int) -> list[int]:
 IN_GROUP = " (still in the test's process group)"
 
 
+def _state(pid: int) -> str:
+    """The one-letter state in /proc/PID/stat (Z: ended, not yet reaped), or "" if gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0].decode()
+    except (OSError, IndexError):
+        return ""
+
+
 def _describe(pid: int, group: int | None = None) -> str:
     """The process's command line (its pid would say nothing to the learner), marked when
     it was still in the test's own process group (killed with it, not escaped from it)."""
-    try:
-        with open(f"/proc/{pid}/cmdline", "rb") as f:
-            argv = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
-    except OSError:
-        argv = ""
+    argv = ""
+    # A process caught in the middle of exec() has no command line yet: ask again, briefly.
+    for _ in range(20):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as f:
+                argv = f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        except OSError:
+            break  # gone
+        if argv or _state(pid) in ("Z", "X", ""):
+            break
+        time.sleep(0.005)  # real time: a real process finishing its exec
     shown = argv[:120] or "a process that had already ended"
     with contextlib.suppress(OSError):
         if group is not None and os.getpgid(pid) == group:
