@@ -92,11 +92,11 @@ class Findings:
     task_origins: weakref.WeakKeyDictionary[asyncio.Task, TaskOrigin] = field(
         default_factory=weakref.WeakKeyDictionary
     )
-    ledger: resources.Ledger | None = None  # threads, servers... the target's code opened
+    # Threads, servers... the target's code opened; it shares `focus`.
+    ledger: resources.Ledger = field(init=False)
 
     def __post_init__(self) -> None:
-        if self.ledger is None:
-            self.ledger = resources.Ledger(self.focus)
+        self.ledger = resources.Ledger(self.focus)
 
     def where(self, frames: list[tuple[str, int, str]]) -> str:
         """`(tasks.py, line 12, in run_all)` for the innermost frame in the target's file."""
@@ -271,9 +271,7 @@ def _names(tasks: list[asyncio.Task]) -> str:
 
 
 def _site(site: Frame) -> str:
-    filename, lineno, _ = site
-    code = linecache.getline(filename, lineno).strip()
-    return f"line {lineno} of {targets.display(Path(filename))}" + (f" (`{code}`)" if code else "")
+    return targets.line_at(site[0], site[1])
 
 
 def _gathered_by(task: asyncio.Task) -> asyncio.Future | None:
@@ -563,7 +561,7 @@ def guarded(findings: Findings) -> Iterator[Findings]:
             raise BlockingCallError(message)
         real_sleep(seconds)
 
-    start_waits = findings.ledger.start_waits if findings.ledger is not None else {}
+    start_waits = findings.ledger.start_waits
 
     def timed_run(handle: asyncio.Handle) -> None:
         me = threading.get_ident()
@@ -596,7 +594,7 @@ def guarded(findings: Findings) -> Iterator[Findings]:
     sys.set_coroutine_origin_tracking_depth(32)
     _current = findings
     try:
-        with resources.watching(findings.ledger):  # type: ignore[arg-type]
+        with resources.watching(findings.ledger):
             yield findings
     finally:
         _current = None

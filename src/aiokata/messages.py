@@ -8,6 +8,7 @@ import linecache
 import re
 import traceback
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from _pytest.reports import TestReport
@@ -181,27 +182,30 @@ def plain_failure(
 _UNAWAITED_ACLOSE = re.compile(r"coroutine method 'aclose' of '[^']+' was never awaited")
 
 
+E = TypeVar("E", bound=BaseException)
+
+
+def _only(exc: BaseException, kind: type[E]) -> list[E]:
+    """The `kind` exceptions `exc` is, when that is all it is, alone or as a group; else []."""
+    if isinstance(exc, BaseExceptionGroup):
+        found = [_only(e, kind) for e in exc.exceptions]
+        return [w for ws in found for w in ws] if all(found) else []
+    return [exc] if isinstance(exc, kind) else []
+
+
 def _only_logged(exc: BaseException) -> list[str]:
     """The problems Python could only log (pytest's unraisable-exception warnings), when that
     is all `exc` is, alone or as a group; else []."""
-    if isinstance(exc, BaseExceptionGroup):
-        found = [_only_logged(e) for e in exc.exceptions]
-        return [w for ws in found for w in ws] if all(found) else []
-    if isinstance(exc, pytest.PytestUnraisableExceptionWarning):
-        cause = exc.__cause__
-        return [f"{type(cause).__name__}: {cause}" if cause else str(exc)]
-    return []
+    return [
+        f"{type(w.__cause__).__name__}: {w.__cause__}" if w.__cause__ else str(w)
+        for w in _only(exc, pytest.PytestUnraisableExceptionWarning)
+    ]
 
 
 def _thread_errors(exc: BaseException) -> list[pytest.PytestUnhandledThreadExceptionWarning]:
     """The exceptions that ended threads uncaught (pytest's warnings about them), when that is
     all `exc` is, alone or as a group; else []."""
-    if isinstance(exc, BaseExceptionGroup):
-        found = [_thread_errors(e) for e in exc.exceptions]
-        return [w for ws in found for w in ws] if all(found) else []
-    if isinstance(exc, pytest.PytestUnhandledThreadExceptionWarning):
-        return [exc]
-    return []
+    return _only(exc, pytest.PytestUnhandledThreadExceptionWarning)
 
 
 def thread_errors(lost: list[pytest.PytestUnhandledThreadExceptionWarning], focus: set[str]) -> str:

@@ -580,7 +580,7 @@ def _charge(reports: list[TestReport], message: str) -> None:
 
 def _charge_left_open(reports: list[TestReport], findings: guards.Findings) -> None:
     """Judged after the teardown: a test may close what the code under test handed it."""
-    problems = findings.ledger.left_open() if findings.ledger is not None else []
+    problems = findings.ledger.left_open()
     if problems:
         _charge(reports, "\n\n".join(problems))
 

@@ -14,7 +14,6 @@ import asyncio
 import asyncio.base_events
 import concurrent.futures
 import contextlib
-import linecache
 import os
 import sys
 import threading
@@ -62,7 +61,10 @@ class Ledger:
     start_waits: dict[int, float] = field(default_factory=dict)
 
     def note(self, kind: str, obj: object, skip: tuple[str, ...] = ()) -> None:
-        site = self._site(sys._getframe(1), skip)
+        self.record(kind, obj, self._site(sys._getframe(1), skip))
+
+    def record(self, kind: str, obj: object, site: Frame | None) -> None:
+        """Keep `obj` if the learner's code made it (`site`, from `_site`, is not None)."""
         if site is not None:
             self.opened.append(Opened(kind, obj, site))
 
@@ -133,9 +135,7 @@ _CHECKS: dict[str, Callable[[object], bool]] = {
 
 
 def _line(site: Frame) -> str:
-    filename, lineno, _ = site
-    code = linecache.getline(filename, lineno).strip()
-    return f"line {lineno} of {targets.display(Path(filename))}" + (f" (`{code}`)" if code else "")
+    return targets.line_at(site[0], site[1])
 
 
 def _sites(found: list[tuple[object, Frame]]) -> str:
@@ -297,8 +297,7 @@ def watching(ledger: Ledger) -> Iterator[Ledger]:
             async def create(self, *args, **kwargs):
                 site = ledger._site(sys._getframe(1), ())
                 made = await real(self, *args, **kwargs)
-                if site is not None:
-                    ledger.opened.append(Opened(kind, pick(made), site))
+                ledger.record(kind, pick(made), site)
                 return made
 
             create.__name__ = real.__name__

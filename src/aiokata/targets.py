@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import linecache
 import os
 import sys
 import traceback
@@ -89,6 +90,12 @@ def display(path: Path) -> str:
         return os.path.relpath(path)
     except ValueError:
         return str(path)
+
+
+def line_at(filename: str, lineno: int) -> str:
+    """`line 12 of exercises/03_tasks/tasks.py (`await x`)`: a line as the learner sees it."""
+    code = linecache.getline(filename, lineno).strip()
+    return f"line {lineno} of {display(Path(filename))}" + (f" (`{code}`)" if code else "")
 
 
 def module_name(exercise: catalog.Exercise) -> str:
