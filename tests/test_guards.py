@@ -40,7 +40,11 @@ EXPECTED = {
     "leaked_task": ("fail", ["Your code started 1 task with create_task() on", "sleep()"], True),
     "orphan_process": ("fail", ["left 1 process running", "    /bin/sleep 60\n"], True),
     "lost_exception": ("fail", ["never retrieved", "lost in a background task"], True),
-    "busy_wait": ("fail", ["held the event loop for", "without reaching an `await`"], True),
+    "busy_wait": (
+        "fail",
+        ["held the event loop for", "without reaching an `await`, at line", "`while time."],
+        True,
+    ),
     "stubborn_task": ("timeout", ["would not stop when it was cancelled"], True),
     "syntax_error": ("fail", ["has a syntax error on line", "async def fetch_all"], False),
     "import_error": ("fail", ["ModuleNotFoundError while being imported"], False),
@@ -158,5 +162,25 @@ def test_a_server_handler_cancelled_at_shutdown_is_not_a_lost_error() -> None:
         assert findings.loop_errors == []
         findings.on_loop_error(loop, {"message": message, "exception": ValueError("lost")})
         assert len(findings.loop_errors) == 1
+    finally:
+        loop.close()
+
+
+def test_a_gather_cancelled_from_outside_is_named_for_what_it_is() -> None:
+    # Python 3.11's wait_for(gather(...), t) leaves this log when the time runs out.
+    findings = guards.Findings()
+    loop = asyncio.new_event_loop()
+    try:
+        inner = loop.create_future()
+        gathering = asyncio.gather(inner)
+        inner.cancel()
+        loop.run_until_complete(asyncio.sleep(0))
+        message = "_GatheringFuture exception was never retrieved"
+        context = {"message": message, "exception": asyncio.CancelledError(), "future": gathering}
+        findings.on_loop_error(loop, context)
+        (said,) = findings.problems()
+        assert "asyncio.wait_for(asyncio.gather(...), t)" in said
+        assert "asyncio.timeout(t)" in said
+        assert "An exception inside a task nobody awaits" not in said
     finally:
         loop.close()

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokata import checks, resources, targets
+from aiokata import checks, loopwatch, resources, targets
 
 try:
     import resource
@@ -42,6 +42,18 @@ except ImportError:  # Windows
 STALL_SECONDS = 0.5
 
 _ASYNCIO = os.path.dirname(asyncio.__file__) + os.sep
+
+# What Python 3.11 logs when a gather() is cancelled from outside and nobody awaits it again:
+# typically `asyncio.wait_for(asyncio.gather(...), t)` running out of time (3.12's wait_for
+# does not leave it).
+GATHER_CANCELLED = (
+    "a gather() was cancelled from outside (by a time limit, or a cancel()) and nobody took "
+    'its CancelledError: asyncio logged "_GatheringFuture exception was never retrieved". On '
+    "Python 3.11, `asyncio.wait_for(asyncio.gather(...), t)` does this when the time runs "
+    "out. Put the time limit around an await of the gather instead (`async with "
+    "asyncio.timeout(t): await asyncio.gather(...)`), or wrap the gather in a coroutine or a "
+    "task that you await"
+)
 _HERE = __file__.removesuffix("c")  # this file's frames (the create_task wrapper) are ours
 
 Frame = tuple[str, int, str]  # (file name, line number, function)
@@ -116,6 +128,9 @@ class Findings:
             return
         detail = f"{type(exc).__name__}: {exc}" if exc is not None else ""
         source = context.get("task") or context.get("future") or context.get("handle")
+        if isinstance(exc, asyncio.CancelledError) and type(source).__name__ == "_GatheringFuture":
+            self.loop_errors.append(GATHER_CANCELLED)
+            return
         name = _describe(source)
         self.loop_errors.append(f"{message}{f' in {name}' if name else ''}: {detail}".rstrip(": "))
 
@@ -183,7 +198,7 @@ class Findings:
             seconds, what = max(self.stalls)
             found.append(
                 f"Your code held the event loop for {seconds:.2f} s of real time without "
-                f"reaching an `await` (in {what}). Code that runs without awaiting (a CPU "
+                f"reaching an `await`, {what}. Code that runs without awaiting (a CPU "
                 "loop, busy-waiting, a blocking call such as time.sleep or a synchronous "
                 "network call) freezes every other task. Await something that yields, or move "
                 "the work to asyncio.to_thread()."
@@ -191,9 +206,13 @@ class Findings:
         found.extend(dict.fromkeys(self.unawaited))  # once each, in order
         for entry in self.loop_errors:
             found.append(
-                f"asyncio caught an error your code never saw and only logged it: {entry}. "
-                "An exception inside a task nobody awaits, or inside a callback, is lost "
-                "unless you await the task (or check its result)."
+                f"asyncio caught an error your code never saw and only logged it: {entry}."
+                + (
+                    ""
+                    if entry == GATHER_CANCELLED
+                    else " An exception inside a task nobody awaits, or inside a callback, "
+                    "is lost unless you await the task (or check its result)."
+                )
             )
         found.extend(self._leftover_messages())
         return found
@@ -562,20 +581,27 @@ def guarded(findings: Findings) -> Iterator[Findings]:
         real_sleep(seconds)
 
     start_waits = findings.ledger.start_waits
+    watch = loopwatch.LoopWatch(findings.focus)
 
     def timed_run(handle: asyncio.Handle) -> None:
         me = threading.get_ident()
         excused = start_waits.get(me, 0.0)
         started = time.perf_counter()
+        watch.begin(me, started)
         before = _thread_usage()
         try:
             real_run(handle)
         finally:
+            site = watch.end(me)
             # Waiting in Thread.start() for a new thread to be scheduled is not holding the loop.
             excused = start_waits.get(me, 0.0) - excused
             took = time.perf_counter() - started - excused
             if took >= STALL_SECONDS and held_the_loop(before, _thread_usage()):
-                findings.stalls.append((took, _describe_handle(handle)))
+                # The learner's line, when the watch saw it, says more than the task's name.
+                what = (
+                    f"at {targets.line_at(*site[:2])}" if site else f"in {_describe_handle(handle)}"
+                )
+                findings.stalls.append((took, what))
 
     def record_unawaited(coro: object) -> None:
         findings.unawaited.append(findings.unawaited_coroutine(coro))
@@ -593,10 +619,12 @@ def guarded(findings: Findings) -> Iterator[Findings]:
     warnings._warn_unawaited_coroutine = record_unawaited  # type: ignore[attr-defined]
     sys.set_coroutine_origin_tracking_depth(32)
     _current = findings
+    watch.start()
     try:
         with resources.watching(findings.ledger):
             yield findings
     finally:
+        watch.stop()
         _current = None
         time.sleep = real_sleep
         asyncio.events.Handle._run = real_run  # type: ignore[method-assign]
