@@ -1,5 +1,6 @@
 """Exercise 21, right (a blind reviewer's c02): a class, `async for line in reader`,
-and a TaskGroup in serve_kv whose children are the handlers."""
+and a TaskGroup in serve_kv whose children are the handlers; the server's
+wait_closed() comes after the group, once the handlers have closed their connections."""
 
 import asyncio
 
@@ -69,15 +70,21 @@ async def kv_client(host, port, commands):
 
 async def serve_kv(host, port, ready):
     store = {}
-    async with asyncio.TaskGroup() as tg:
+    server = None
+    try:
+        async with asyncio.TaskGroup() as tg:
 
-        def on_connect(reader, writer):
-            tg.create_task(handle_client(reader, writer, store))
+            def on_connect(reader, writer):
+                tg.create_task(handle_client(reader, writer, store))
 
-        server = await asyncio.start_server(on_connect, host, port, limit=LINE_LIMIT)
-        try:
-            ready.set_result(server.sockets[0].getsockname()[1])
-            await asyncio.Future()
-        finally:
-            server.close()
+            server = await asyncio.start_server(on_connect, host, port, limit=LINE_LIMIT)
+            try:
+                ready.set_result(server.sockets[0].getsockname()[1])
+                await asyncio.Future()
+            finally:
+                # Stop listening; leaving the group cancels the handlers, which close
+                # their writers. Only then can wait_closed() return on Python 3.12+.
+                server.close()
+    finally:
+        if server is not None:
             await server.wait_closed()

@@ -1,5 +1,7 @@
 """Exercise 21, right (a blind reviewer's c03): a match statement, readuntil() in
-kv_client (IncompleteReadError), `async with server` and serve_forever(), a dict task->writer."""
+kv_client (IncompleteReadError), `async with server`, a dict task->writer. (Its reviewer
+awaited serve_forever(), which from Python 3.12 waits for every client to leave when it is
+cancelled, before this finally can close them: it waits on a plain future instead.)"""
 
 import asyncio
 
@@ -73,7 +75,7 @@ async def serve_kv(host, port, ready):
     async with server:
         try:
             ready.set_result(server.sockets[0].getsockname()[1])
-            await server.serve_forever()
+            await asyncio.Future()
         finally:
             server.close()
             tasks = list(conns)
