@@ -11,8 +11,15 @@ the message then shows the handler's exception and the line it came from, not ju
 import asyncio
 import contextlib
 import json
+import linecache
 import logging
+import os
+import socket
+import subprocess
+import sys
 import traceback
+import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,6 +29,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from aiokata import checks, exercise_module
+from aiokata.guards import BlockingCallError
 
 web_servers = exercise_module(__file__)
 
@@ -59,6 +67,68 @@ _warm_up()
 
 def fail(message: str) -> None:
     pytest.fail(message, pytrace=False)
+
+
+# --- blocking calls ----------------------------------------------------------------------
+# The kit stops time.sleep on the loop's thread, and any step that holds the loop for 0.5 s of
+# real time. A shorter blocking call escapes the second, so the best-known ones are stopped
+# here the moment they are called on the loop's thread (from a thread, they are fine).
+
+BLOCKING_CALLS = [
+    (subprocess, "run", "await asyncio.create_subprocess_exec(...)"),
+    (subprocess, "call", "await asyncio.create_subprocess_exec(...)"),
+    (subprocess, "check_call", "await asyncio.create_subprocess_exec(...)"),
+    (subprocess, "check_output", "await asyncio.create_subprocess_exec(...)"),
+    (subprocess, "getoutput", "await asyncio.create_subprocess_shell(...)"),
+    (subprocess, "getstatusoutput", "await asyncio.create_subprocess_shell(...)"),
+    (os, "system", "await asyncio.create_subprocess_shell(...)"),
+    (urllib.request, "urlopen", "an aiohttp.ClientSession (exercise 19)"),
+    (socket, "create_connection", "await asyncio.open_connection(...)"),
+]
+
+
+def _on_the_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
+def _learners_line() -> str:
+    frame = sys._getframe(2)
+    while frame is not None:
+        if Path(frame.f_code.co_filename).name == "web_servers.py":
+            line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
+            return f", at web_servers.py:{frame.f_lineno}, in {frame.f_code.co_name} (`{line}`)"
+        frame = frame.f_back
+    return ""
+
+
+_BLOCKED: list[str] = []  # what the guards stopped, in this test's process
+
+
+def _guard(real: Callable, name: str, instead: str) -> Callable:
+    def guarded(*args, **kwargs):
+        if _on_the_loop():
+            message = (
+                f"{name}() was called on the event loop's thread{_learners_line()}. It blocks "
+                "the whole loop while it waits: no other request is served meanwhile. Use "
+                f"{instead} in async code, or run the call in a thread with "
+                "`await asyncio.to_thread(...)`."
+            )
+            _BLOCKED.append(message)
+            raise BlockingCallError(message)
+        return real(*args, **kwargs)
+
+    return guarded
+
+
+@pytest.fixture(autouse=True)
+def no_blocking_calls(monkeypatch):
+    for module, name, instead in BLOCKING_CALLS:
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, _guard(real, f"{module.__name__}.{name}", instead))
 
 
 # --- the fake services ---------------------------------------------------------------------
@@ -174,6 +244,12 @@ class Reply:
             )
 
 
+def _raised(exc: BaseException) -> str:
+    """An exception as "KeyError: 'sku'", or just "TimeoutError" when it has no text."""
+    text = str(exc)
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
 def _where(exc: BaseException) -> str:
     """The learner's line an exception came from, as "web_servers.py:12, in get_item"."""
     mine = "web_servers.py"  # the learner's file, wherever it is (a solution, a submission)
@@ -187,6 +263,9 @@ def _where(exc: BaseException) -> str:
     return "an unknown place"
 
 
+_APPS_MADE: list[web.Application] = []  # every app make_app() returned in this test's process
+
+
 class Server:
     """`async with Server(services) as server:` builds make_app(services), serves it on
     127.0.0.1 and makes requests with server.get/post; it notes every exception a handler
@@ -195,6 +274,9 @@ class Server:
     def __init__(self, services: Services) -> None:
         self.services = services
         self.raised: list[tuple[str, BaseException]] = []
+        # How each handler ended, in the order they ended: (request, outcome), the outcome
+        # "cancelled", or the status it answered with after a cancel() ("answered 499 ...").
+        self.ended: list[tuple[str, str]] = []
 
     async def __aenter__(self) -> "Server":
         app = web_servers.make_app(self.services)
@@ -203,19 +285,33 @@ class Server:
                 f"make_app() returned {type(app).__name__} ({app!r}); the contract promises "
                 "an aiohttp.web.Application: build one with web.Application() and return it."
             )
+        if any(app is made for made in _APPS_MADE) or app.frozen:
+            fail(
+                "make_app() returned an Application it had returned before (one that a "
+                "server already runs): each call builds and returns a new web.Application(), "
+                "with its own services and orders. Do not keep the app in a global."
+            )
+        _APPS_MADE.append(app)
         server = self
 
         @web.middleware
         async def note_errors(request, handler):
+            what = f"{request.method} {request.path}"
             try:
-                return await handler(request)
+                response = await handler(request)
             except web.HTTPException:
                 raise
             except asyncio.CancelledError:
+                server.ended.append((what, "cancelled"))
                 raise
             except Exception as exc:
-                server.raised.append((f"{request.method} {request.path}", exc))
+                server.raised.append((what, exc))
                 raise
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                text = getattr(response, "text", None) or ""
+                server.ended.append((what, f"answered {response.status} {text[:200]!r}"))
+            return response
 
         app.middlewares.insert(0, note_errors)
         # aiohttp logs each exception a handler lets out; note_errors has it already, and
@@ -234,9 +330,25 @@ class Server:
             await self.client.__aexit__(*exc_info)
         finally:
             self.server_log.disabled = self.server_log_was
+        if exc_info[0] is None and _BLOCKED:  # a blocking call the handler caught and hid
+            fail(_BLOCKED[0])
 
     def now(self) -> float:
         return round(self.loop.time() - self.t0, 6)
+
+    def check_the_cancel_got_out(self, what: str, story: str) -> None:
+        """Fail if the handler of `what`, cancelled because its client gave up, answered
+        instead of ending cancelled. `story` says what happened, for the message."""
+        for request, outcome in self.ended:
+            if request == what and outcome != "cancelled":
+                fail(
+                    f"{story}, and aiohttp cancelled its handler; the handler did not end "
+                    f"cancelled: the CancelledError never got out of it, and it {outcome} "
+                    "instead, to a client that had gone. Likely an `except "
+                    "asyncio.CancelledError:` or `except BaseException:` that answers instead "
+                    "of letting the cancellation out. "
+                    "Let it out: clean up if you must, then `raise` it again."
+                )
 
     async def request(self, method: str, path: str, label: str = "", **kwargs) -> Reply:
         async with self.client.request(method, path, **kwargs) as response:
@@ -265,17 +377,23 @@ class Server:
             elif isinstance(exc, BaseExceptionGroup):
                 inner = exc.exceptions[0]
                 hint = (
-                    f" It holds {type(inner).__name__}: {inner}. A TaskGroup raises what its "
-                    "tasks raised in an ExceptionGroup: catch it (`except* Exception:` or "
-                    "`except ExceptionGroup:`) and answer 502 with a JSON error."
+                    f" It holds {_raised(inner)}. A TaskGroup raises what its tasks raised in "
+                    "an ExceptionGroup: catch it with `except ExceptionGroup:` and answer 502 "
+                    "with a JSON error. (With `except* Exception:`, set a flag in the block "
+                    "and answer after it: a `return` inside `except*` is a SyntaxError.)"
+                )
+            elif isinstance(exc, TimeoutError):
+                hint = (
+                    " A time limit ran out (asyncio.wait_for, asyncio.timeout): the contract "
+                    "sets none, since a service may legally take a day. Set no time limit of "
+                    "your own."
                 )
             elif isinstance(exc, KeyError):
                 hint = " A key that is not there: a missing field, or an unknown id."
             fail(
-                f"{reply.what} answered {reply.status}: your handler raised "
-                f"{type(exc).__name__}: {exc} (at {_where(exc)}).{hint} A handler never "
-                "lets an exception out: it answers with the status and JSON error the "
-                "contract names."
+                f"{reply.what} answered {reply.status}: your handler raised {_raised(exc)} "
+                f"(at {_where(exc)}).{hint} A handler never lets an exception out: it answers "
+                "with the status and JSON error the contract names."
             )
         if reply.status == 500:
             fail(
@@ -290,8 +408,16 @@ class Server:
         return await self.request("POST", path, **kwargs)
 
 
-def expect(reply: Reply, status: int, body: object, likely: str = "") -> None:
-    """Fail unless the reply has this status, a JSON content type and this body."""
+def expect(
+    reply: Reply,
+    status: int,
+    body: object,
+    likely: str = "",
+    likely_body: str | Callable[[object], str] = "",
+) -> None:
+    """Fail unless the reply has this status, a JSON content type and this body. `likely`
+    names the probable mistake when the status is wrong; `likely_body` (or a function of the
+    body that came) when the status is right but the body is not."""
     if reply.status != status:
         fail(
             f"{reply.what} answered {reply.status} {reply.text[:200]!r}; expected {status}"
@@ -307,10 +433,37 @@ def expect(reply: Reply, status: int, body: object, likely: str = "") -> None:
         )
     got = reply.json()
     if body is not ... and got != body:
+        hint = likely_body(got) if callable(likely_body) else likely_body
         fail(
             f"{reply.what} answered {status} with {got!r}; expected {body!r}."
-            + (f" {likely}" if likely else "")
+            + difference(got, body)
+            + (f" {hint}" if hint else "")
         )
+
+
+def difference(got: object, expected: object) -> str:
+    """What sets a JSON answer apart from the expected one, in a sentence (or "")."""
+    if isinstance(got, dict) and len(got) == 1 and next(iter(got.values())) == expected:
+        (key,) = got
+        return f" The expected answer came wrapped in {{{key!r}: ...}}: answer it as it is."
+    if not (isinstance(got, dict) and isinstance(expected, dict)):
+        return ""
+    parts = []
+    extra = [k for k in got if k not in expected]
+    missing = [k for k in expected if k not in got]
+    if extra:
+        parts.append(f"it has {_keys(extra)} that the expected answer has not")
+    if missing:
+        parts.append(f"it lacks {_keys(missing)}")
+    for key in expected:
+        if key in got and got[key] != expected[key]:
+            parts.append(f"its {key!r} is {got[key]!r}, not {expected[key]!r}")
+    return f" Compared with it, {'; '.join(parts)}." if parts else ""
+
+
+def _keys(keys: list) -> str:
+    names = ", ".join(repr(k) for k in keys)
+    return f"the key{'s' if len(keys) > 1 else ''} {names}"
 
 
 def expect_error(reply: Reply, status: int, likely: str = "") -> str:
@@ -347,7 +500,13 @@ def calls_likely(services: Services, name: str, expected: list) -> str:
 async def test_an_item_is_answered_as_json():
     services = Services(items={"tea": TEA})
     async with Server(services) as server:
-        expect(await server.get("/items/tea"), 200, TEA, "Answer the item() service's dict.")
+        expect(
+            await server.get("/items/tea"),
+            200,
+            TEA,
+            "item('tea') answered an item: answer it with 200.",
+            "Answer the item() service's dict as it is.",
+        )
         checks.equal(
             [c.arg for c in services.of("item")],
             ["tea"],
@@ -377,6 +536,7 @@ async def test_an_item_of_falsy_values_is_an_item():
                 item,
                 f"item({sku!r}) answered {item!r}, an item all the same: only None means "
                 "no such item (`if item is None:`, not `if not item:`).",
+                "Answer the item() service's dict as it is.",
             )
 
 
@@ -413,29 +573,55 @@ async def test_each_request_asks_the_item_service_once():
 @pytest.mark.task(1)
 async def test_three_requests_at_once_take_the_time_of_one():
     items = {sku: {"sku": sku} for sku in ("a", "b", "c")}
-    async with Server(Services(items=items, item_delay=1)) as server:
+    services = Services(items=items, item_delay=1)
+    async with Server(services) as server:
         replies = await asyncio.gather(*(server.get(f"/items/{sku}") for sku in items))
         for reply, sku in zip(replies, items, strict=True):
             expect(reply, 200, items[sku])
-        checks.took(
-            max(r.at for r in replies),
-            1,
-            "Three GET /items/... at once, with an item service that takes 1 s",
-            {
-                2: "Two of them ran one after the other: something held the loop.",
-                3: "They ran one after another: the handler blocked the loop while it "
-                "waited. Await the service.",
-            },
-        )
+        last = max(r.at for r in replies)
+        if last != 1:
+            calls = services.of("item")
+            starts = sorted(c.start for c in calls)
+            fail(
+                "Three GET /items/... at once, with an item service that takes 1 s: the last "
+                f"answer came at {last:g} s of loop time; expected 1 s."
+                + (
+                    f" The item service was asked {checks.count(len(calls), 'time')} for "
+                    "three requests: once each."
+                    if len(calls) != 3
+                    else " The three lookups began at "
+                    + ", ".join(f"{t:g}" for t in starts)
+                    + " s: each waited for the one before it (a lock held across the lookup, "
+                    "or one request waiting for another). Await the service directly in each "
+                    "request: requests run at the same time."
+                    if starts != [0, 0, 0]
+                    else ""
+                )
+            )
 
 
 @pytest.mark.task(1)
 @pytest.mark.loop_limit(200_000)
 async def test_a_day_long_item_lookup_is_waited_for():
-    async with Server(Services(items={"tea": TEA}, item_delay=86_400)) as server:
+    services = Services(items={"tea": TEA}, item_delay=86_400)
+    async with Server(services) as server:
         reply = await server.get("/items/tea", timeout=aiohttp.ClientTimeout(total=None))
-        expect(reply, 200, TEA, "A lookup may legally take a day: set no time limit of your own.")
-        checks.took(reply.at, 86_400, "GET /items/tea with a lookup that takes a day")
+        expect(
+            reply,
+            200,
+            TEA,
+            "A lookup may legally take a day: set no time limit of your own.",
+            "Answer the item() service's dict as it is.",
+        )
+        asked = len(services.of("item"))
+        checks.took(
+            reply.at,
+            86_400,
+            "GET /items/tea with a lookup that takes a day",
+            {reply.at: f"The item service was asked {asked} times for one request."}
+            if asked > 1
+            else {},
+        )
 
 
 @pytest.mark.task(1)
@@ -444,13 +630,19 @@ async def test_two_apps_use_their_own_services():
     second = Services(items={"tea": {"from": "the second app's services"}})
     async with Server(first) as one, Server(second) as two:
         for server, services in ((one, first), (two, second), (one, first)):
+            other = second if services is first else first
             expect(
                 await server.get("/items/tea"),
                 200,
                 services.items["tea"],
-                "Two applications at once, each made with its own services: keep each app's "
-                "services in the app (app[key] = services) or a closure, not in a global "
-                "that the next make_app() call overwrites.",
+                likely_body=lambda got, other=other: (
+                    "That is what the other application's item service answers. Two "
+                    "applications at once, each made with its own services: keep each app's "
+                    "services in the app (app[key] = services) or a closure, not in a global "
+                    "that the next make_app() call overwrites."
+                    if got == other.items["tea"]
+                    else "Answer the item() service's dict as it is."
+                ),
             )
 
 
@@ -462,21 +654,44 @@ async def test_a_request_its_client_gave_up_on_cancels_the_lookup():
             reply = await server.get("/items/tea", timeout=aiohttp.ClientTimeout(total=1))
             fail(f"GET /items/tea answered {reply.status} before the client's 1 s timeout.")
         await asyncio.sleep(1)
-        (call,) = services.of("item")
+        story = "The client gave up on GET /items/tea at 1 s (the item service takes 5 s)"
+        calls = services.of("item")
+        checks.equal(len(calls), 1, "Calls of item() for one GET /items/tea")
+        (call,) = calls
         if call.cancelled is None:
             fail(
-                "The client gave up on GET /items/tea at 1 s (the item service takes 5 s), "
-                "which cancels its handler; yet the item() call was "
+                f"{story}, which cancels its handler; yet the item() call was "
                 + (f"left running and ended at {call.end:g} s." if call.end else "still running.")
                 + " Await the service inside the handler (no shield, no task of its own)."
             )
+        server.check_the_cancel_got_out("GET /items/tea", story)
 
 
 # --- Task 2: POST /orders and GET /orders/{id} ---------------------------------------------
 
 
+def order_likely(got: object, order: dict) -> str:
+    """What an answer that is not `order` (the order a good POST makes) says, when it can."""
+    if not isinstance(got, dict):
+        return "A good POST answers the new order, a JSON object."
+    hints = []
+    if any(k not in order for k in got):
+        hints.append("other keys of the body are ignored: the order is {'id', 'sku', 'qty'}")
+    if got.get("id") != order["id"] and type(got.get("id")) is int:
+        hints.append(
+            "every POST makes a new order (the same body twice makes two), with the next id: "
+            "1, 2, 3 in each application"
+        )
+    return (hints[0][0].upper() + "; ".join(hints)[1:] + ".") if hints else ""
+
+
 def saved_likely(services: Services, expected: list) -> str:
     if len(services.saved) > len(expected):
+        if all(order in expected for order in services.saved):
+            return (
+                "Some orders were saved more than once: await save() once per order (awaiting "
+                "it twice, or a retry, saves it twice)."
+            )
         return "save() was called for a body that is not a good order: validate first."
     if len(services.saved) < len(expected):
         return "Every good order is saved with `await services.save(order)`, once."
@@ -500,11 +715,19 @@ async def test_a_good_order_is_created_with_201_and_saved():
             order,
             "A POST that creates something answers 201 Created (web.json_response(order, "
             "status=201)), with the order and its new id.",
+            "The 201 answers the new order {'id': ..., 'sku': ..., 'qty': ...}, id an integer, "
+            "and nothing else.",
         )
         checks.equal(
             services.saved, [order], "The orders save() was given", saved_likely(services, [order])
         )
-        expect(await server.get("/orders/1"), 200, order, "GET /orders/1 answers the order made.")
+        expect(
+            await server.get("/orders/1"),
+            200,
+            order,
+            "GET /orders/1 answers the order made.",
+            "GET /orders/1 answers the order made, exactly as the POST answered it.",
+        )
 
 
 @pytest.mark.task(2)
@@ -522,9 +745,8 @@ async def test_orders_get_ids_one_two_three_even_for_the_same_body():
                 await post_json(server, body),
                 201,
                 order,
-                "Every POST makes a new order {'id', 'sku', 'qty'} (other keys of the body "
-                "are ignored), the same body twice makes two, and ids count 1, 2, 3 in each "
-                "application.",
+                "Every POST of a good body makes a new order and answers 201 with it.",
+                lambda got, order=order: order_likely(got, order),
             )
         for order in orders:
             expect(await server.get(f"/orders/{order['id']}"), 200, order)
@@ -646,7 +868,14 @@ async def test_the_201_comes_once_the_order_is_saved():
     async with Server(services) as server:
         reply = await post_json(server, {"sku": "tea", "qty": 3})
         expect(reply, 201, {"id": 1, "sku": "tea", "qty": 3})
-        (call,) = services.of("save")
+        calls = services.of("save")
+        checks.equal(
+            len(calls),
+            1,
+            "Calls of save() for one POST /orders",
+            "Await save() once per order.",
+        )
+        (call,) = calls
         checks.took(
             reply.at,
             1,
@@ -659,10 +888,55 @@ async def test_the_201_comes_once_the_order_is_saved():
         checks.equal(call.end, 1.0, "Loop time save() ended")
 
 
+@pytest.mark.task(2)
+async def test_an_order_is_not_found_before_its_save_has_finished():
+    services = Services(save_delay=2)
+    async with Server(services) as server:
+        posting = asyncio.create_task(post_json(server, {"sku": "tea", "qty": 3}))
+        await save_begun(services, posting, "POST /orders with {'sku': 'tea', 'qty': 3}")
+        early = await server.get(
+            "/orders/1", label="GET /orders/1 (sent during the order's 2 s save())"
+        )
+        reply = await posting
+        expect(reply, 201, {"id": 1, "sku": "tea", "qty": 3})
+        expect_error(
+            early,
+            404,
+            "The order is made once its save() has finished: until then (and if the save "
+            "fails, ever) there is no order 1. Keep the order after `await "
+            "services.save(order)`, not before.",
+        )
+        expect(await server.get("/orders/1"), 200, {"id": 1, "sku": "tea", "qty": 3})
+
+
+@pytest.mark.task(2)
+async def test_the_content_type_of_a_good_body_does_not_matter():
+    services = Services()
+    async with Server(services) as server:
+        raw = b'{"sku": "tea", "qty": 2}'
+        for n, headers in enumerate(({"Content-Type": "text/plain"}, {}), 1):
+            label = headers.get("Content-Type", "application/octet-stream")
+            reply = await server.post(
+                "/orders",
+                data=raw,
+                headers=headers,
+                label=f"POST /orders with {raw.decode()} labelled {label}",
+            )
+            expect(
+                reply,
+                201,
+                {"id": n, "sku": "tea", "qty": 2},
+                "The contract judges the body, not its label: a good JSON object is a good "
+                "order whatever its Content-Type says (`await request.json()` reads it "
+                "either way). Do not check request.content_type.",
+            )
+
+
 MIXES = [
     [{"sku": "tea", "qty": 1}, {"sku": "tea", "qty": 1}, {"sku": "tea", "qty": True}],
     [None, {"sku": "茶 vert", "qty": 2, "note": ""}, [], {"qty": 0}, {"sku": "0", "qty": 3}],
     [{"sku": "", "qty": 1}, {"sku": "cake", "qty": 2.0}, {"sku": "cake", "qty": 10**12}, "{}"],
+    [{"sku": " ", "qty": 1}, {"sku": "\t tea \n", "qty": 2}],
 ]
 
 
@@ -679,13 +953,40 @@ def good_order(body: object) -> bool:
 
 @pytest.mark.task(2)
 async def test_a_mix_of_good_and_bad_orders():
+    earlier = 0  # good orders made in the earlier applications of this test
     for bodies in MIXES:
-        await mix_of_orders(bodies)
+        earlier += await mix_of_orders(bodies, earlier)
 
 
-async def mix_of_orders(bodies: list) -> None:
+def mix_likely(got: object, order: dict, bad_since: int, earlier: int) -> str:
+    """Why a good order of a mix got another id, from the id it got (or ""): `bad_since` bad
+    bodies came since the last good order, and `earlier` good orders went to earlier apps."""
+    if not (isinstance(got, dict) and type(got.get("id")) is int):
+        return order_likely(got, order)
+    jump = got["id"] - order["id"]  # the previous good orders got their right ids
+    causes = []
+    if 0 < jump <= bad_since:
+        causes.append(
+            f"the {checks.count(bad_since, 'bad body', 'bad bodies')} sent since the last "
+            "good order used up ids: take the id only once the body is found good"
+        )
+    if order["id"] == 1 and earlier and jump == earlier:
+        causes.append(
+            "each list of bodies goes to a new application, whose ids start at 1: this one "
+            f"went on from the {checks.count(earlier, 'order')} of the earlier ones. Keep the "
+            "count (and the orders) in the app, not at module level"
+        )
+    if not causes:
+        return "A good order gets the next id: ids count the good orders only, 1, 2, 3."
+    if len(causes) == 1:
+        return f"Likely {causes[0]}."
+    return f"Either {causes[0]}; or {causes[1]}."
+
+
+async def mix_of_orders(bodies: list, earlier: int) -> int:
     services = Services()
     expected = []
+    bad_since = 0  # bad bodies since the last good one
     async with Server(services) as server:
         for body in bodies:
             reply = await post_json(
@@ -696,19 +997,21 @@ async def mix_of_orders(bodies: list) -> None:
             if good_order(body):
                 order = {"id": len(expected) + 1, "sku": body["sku"], "qty": body["qty"]}
                 expected.append(order)
-                got = reply.json() if reply.status == 201 else None
-                counted_on = isinstance(got, dict) and type(got.get("id")) is int
+                sku = body["sku"]
                 expect(
                     reply,
                     201,
                     order,
-                    "Each list of bodies goes to a new application, whose ids start at 1: this one "
-                    "went on counting from an earlier application. Keep the count (and the "
-                    "orders) in the app, not at module level."
-                    if counted_on and got["id"] > order["id"] and not expected[:-1]
-                    else "A good order gets the next id: ids count the good orders only, 1, 2, 3.",
+                    f"{sku!r} is a non-empty string, so a good sku: the contract asks nothing "
+                    "more of it (no strip(): spaces are characters like any other)."
+                    if not sku.strip()
+                    else "It is a good order: a JSON object with 'sku', a non-empty string, and "
+                    "'qty', an integer of at least 1.",
+                    lambda got, order=order, bad=bad_since: mix_likely(got, order, bad, earlier),
                 )
+                bad_since = 0
             else:
+                bad_since += 1
                 qty = body.get("qty") if isinstance(body, dict) else None
                 expect_error(
                     reply,
@@ -728,6 +1031,7 @@ async def mix_of_orders(bodies: list) -> None:
         f"The orders save() was given, with the bodies {bodies!r}",
         saved_likely(services, expected),
     )
+    return len(expected)
 
 
 # --- Task 3: GET /quote/{sku} --------------------------------------------------------------
@@ -806,10 +1110,13 @@ async def test_each_quote_asks_each_service_once():
         replies = await asyncio.gather(*(server.get("/quote/tea") for _ in range(3)))
         for reply in replies:
             expect(reply, 200, {"sku": "tea", "price": 3.5, "stock": 12})
+        last = max(r.at for r in replies)
+        sequential = one_after_the_other(services).strip()
         checks.took(
-            max(r.at for r in replies),
+            last,
             2,
             "Three GET /quote/tea at once, with services of 1 s and 2 s",
+            {last: sequential} if sequential else {},
         )
         checks.equal(
             ([c.arg for c in services.of("price")], [c.arg for c in services.of("stock")]),
@@ -820,9 +1127,40 @@ async def test_each_quote_asks_each_service_once():
 
 
 @pytest.mark.task(3)
+async def test_a_later_quote_asks_the_services_again():
+    services = quote_services(1, 2)
+    async with Server(services) as server:
+        expect(await server.get("/quote/tea"), 200, {"sku": "tea", "price": 3.5, "stock": 12})
+        services.prices["tea"], services.stocks["tea"] = 4.25, 7  # the shop changed meanwhile
+        reply = await server.get("/quote/tea", label="A second GET /quote/tea")
+        asked = (len(services.of("price")), len(services.of("stock")))
+        expect(
+            reply,
+            200,
+            {"sku": "tea", "price": 4.25, "stock": 7},
+            likely_body=lambda got: (
+                f"It was sent once the first had answered, and for the two quotes price() was "
+                f"asked {checks.count(asked[0], 'time')} and stock() "
+                f"{checks.count(asked[1], 'time')}: the second answer did not come from "
+                "them. Each quote asks both services afresh: no cache of earlier answers (a "
+                "price or a stock may change at any time)."
+                if asked != (2, 2)
+                else ""
+            ),
+        )
+        checks.equal(
+            asked,
+            (2, 2),
+            "Calls of price() and stock() for two quotes, one after the other",
+            "Each quote asks each service once, afresh.",
+        )
+
+
+@pytest.mark.task(3)
 @pytest.mark.loop_limit(200_000)
 async def test_a_day_long_stock_count_is_waited_for():
-    async with Server(quote_services(1, 86_400)) as server:
+    services = quote_services(1, 86_400)
+    async with Server(services) as server:
         reply = await server.get("/quote/tea", timeout=aiohttp.ClientTimeout(total=None))
         expect(
             reply,
@@ -830,7 +1168,13 @@ async def test_a_day_long_stock_count_is_waited_for():
             {"sku": "tea", "price": 3.5, "stock": 12},
             "A service may legally take a day: set no time limit of your own.",
         )
-        checks.took(reply.at, 86_400, "GET /quote/tea with a stock service that takes a day")
+        sequential = one_after_the_other(services).strip()
+        checks.took(
+            reply.at,
+            86_400,
+            "GET /quote/tea with a stock service that takes a day",
+            {reply.at: sequential} if sequential else {},
+        )
 
 
 async def failed_service(failing: str) -> None:
@@ -859,10 +1203,16 @@ async def failed_service(failing: str) -> None:
                 f"the {failing} call failed first. Ask both at once."
             )
         (call,) = services.of(other)
+        (failed,) = services.of(failing)
+        if reply.at != 1 and failed.start > 0:
+            fail(
+                f"{reply.what}: the 502 came at {reply.at:g} s; expected it at 1 s, when a "
+                f"{failing} call made at once fails." + one_after_the_other(services)
+            )
         if reply.at != 1:
             fail(
-                f"{reply.what}: the {failing} service failed at 1 s, but the 502 came at "
-                f"{reply.at:g} s"
+                f"{reply.what}: the {failing} service failed at {failed.end:g} s, but the 502 "
+                f"came at {reply.at:g} s"
                 + (
                     f", once the {other} call had answered: answer as soon as one fails. "
                     "gather(..., return_exceptions=True), or awaiting one call and then the "
@@ -876,8 +1226,10 @@ async def failed_service(failing: str) -> None:
             fail(
                 f"{reply.what}: the {failing} service failed at 1 s and the 502 came then, "
                 f"but the {other} call was still running after the answer (it had not been "
-                "cancelled). A plain gather does not cancel the other call when one raises; "
-                "a TaskGroup does, or cancel it yourself."
+                "cancelled). Nothing cancels it by itself: a plain gather does not when one "
+                "call raises, nor does a task of your own, and asyncio.shield keeps it from "
+                "being cancelled at all. A TaskGroup cancels it for you; otherwise cancel it "
+                "yourself."
             )
 
 
@@ -899,14 +1251,15 @@ async def test_a_quote_its_client_gave_up_on_cancels_both_calls():
             reply = await server.get("/quote/tea", timeout=aiohttp.ClientTimeout(total=1))
             fail(f"GET /quote/tea answered {reply.status} before the client's 1 s timeout.")
         await asyncio.sleep(1)
+        story = "The client gave up on GET /quote/tea at 1 s (services of 5 s and 10 s)"
         left = [c.name for c in services.calls if c.cancelled is None]
         if left:
             fail(
-                "The client gave up on GET /quote/tea at 1 s (services of 5 s and 10 s), "
-                f"which cancels its handler; yet the {' and '.join(left)} call"
+                f"{story}, which cancels its handler; yet the {' and '.join(left)} call"
                 f"{'s were' if len(left) > 1 else ' was'} not cancelled with it. Tasks you "
                 "create yourself are yours to cancel: gather or a TaskGroup does it for you."
             )
+        server.check_the_cancel_got_out("GET /quote/tea", story)
 
 
 # --- Task 4: shared state under concurrent requests ----------------------------------------
@@ -916,20 +1269,44 @@ def slow_then_fast(order: dict) -> float:
     return {"slow": 2, "fast": 1}.get(order.get("sku") if isinstance(order, dict) else None, 0)
 
 
+async def save_begun(services: Services, posting: asyncio.Task, what: str) -> None:
+    """Wait until save() is called, failing if the POST answered first or 5 s went by."""
+    started = asyncio.create_task(services.save_started.wait())
+    try:
+        await asyncio.wait({posting, started}, timeout=5, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        started.cancel()
+        await asyncio.wait({started})
+    if services.save_started.is_set():
+        return
+    if posting.done():
+        reply = posting.result()
+        expect(reply, 201, ...)
+        fail(f"{reply.what} answered {reply.status} without calling save(); expected a save.")
+    fail(f"{what} had not called save() after 5 s.")
+
+
+def order_id(reply: Reply) -> int:
+    """The id of the order a POST answered with 201, failing unless it has an integer one."""
+    expect(reply, 201, ...)
+    got = reply.json()
+    if not (isinstance(got, dict) and type(got.get("id")) is int):
+        fail(
+            f"{reply.what} answered 201 with {got!r}; expected the new order "
+            "{'id': ..., 'sku': ..., 'qty': ...}, its id an integer."
+        )
+    return got["id"]
+
+
 @pytest.mark.task(4)
 async def test_two_orders_at_once_get_different_ids():
     services = Services(save_delay=slow_then_fast)
     async with Server(services) as server:
         first = asyncio.create_task(post_json(server, {"sku": "slow", "qty": 1}))
-        await checks.within(
-            5, services.save_started.wait(), "POST /orders never called save() within 5 s."
-        )
+        await save_begun(services, first, "POST /orders with {'sku': 'slow', 'qty': 1}")
         second = await post_json(server, {"sku": "fast", "qty": 1})
         first = await first
-        ids = []
-        for reply in (first, second):
-            expect(reply, 201, ...)
-            ids.append(reply.json().get("id") if isinstance(reply.json(), dict) else None)
+        ids = [order_id(reply) for reply in (first, second)]
         if ids[0] == ids[1]:
             fail(
                 "Two POST /orders, the second sent while the first one's save() was still "
@@ -945,7 +1322,12 @@ async def test_two_orders_at_once_get_different_ids():
                 await server.get(f"/orders/{order['id']}"),
                 200,
                 {"id": order["id"], "sku": sku, "qty": 1},
-                "Each order is kept under its own id; a later one must not overwrite it.",
+                "Each order is kept under its own id.",
+                lambda got, sku=sku: (
+                    "That is the other order: a later one overwrote it under the same id."
+                    if isinstance(got, dict) and got.get("sku") not in (sku, None)
+                    else "GET /orders/{id} answers the order exactly as the POST answered it."
+                ),
             )
         checks.equal(sorted(ids), [1, 2], "The ids of the first two orders")
 
@@ -958,7 +1340,7 @@ async def test_ten_orders_at_once_are_all_kept():
         replies = await asyncio.gather(*(post_json(server, body) for body in bodies))
         got = {}
         for reply in replies:
-            expect(reply, 201, ...)
+            order_id(reply)
             order = reply.json()
             got.setdefault(order.get("id"), []).append(order)
         twice = {i: o for i, o in got.items() if len(o) > 1}
@@ -976,9 +1358,52 @@ async def test_ten_orders_at_once_are_all_kept():
                 await server.get(f"/orders/{i}"),
                 200,
                 order,
-                "Every order is kept: none may overwrite another.",
+                "Every order is kept under its id.",
+                lambda got, order=order: (
+                    "That is another order: one overwrote the other under the same id."
+                    if isinstance(got, dict) and got.get("sku") not in (order["sku"], None)
+                    else "GET /orders/{id} answers the order exactly as the POST answered it."
+                ),
             )
         checks.equal(len(services.saved), 10, "Orders saved")
+
+
+@pytest.mark.task(4)
+async def test_two_apps_save_at_the_same_time():
+    first, second = Services(save_delay=2), Services(save_delay=2)
+    async with Server(first) as one, Server(second) as two:
+        replies = await asyncio.gather(
+            post_json(one, {"sku": "tea", "qty": 1}, "POST /orders to the first app"),
+            post_json(two, {"sku": "cake", "qty": 2}, "POST /orders to the second app"),
+        )
+        orders = ({"id": 1, "sku": "tea", "qty": 1}, {"id": 1, "sku": "cake", "qty": 2})
+        for reply, order in zip(replies, orders, strict=True):
+            expect(reply, 201, order)
+        later = max(replies, key=lambda r: r.at)
+        if later.at != 2:
+            saves = sorted(first.of("save") + second.of("save"), key=lambda c: c.start)
+            waited = (
+                f" The {'first' if saves[1] in first.of('save') else 'second'} app's save() "
+                f"began only at {saves[1].start:g} s, when the other app's had ended: one "
+                "application waited for the other."
+                if len(saves) == 2 and saves[0].end is not None and saves[1].start >= saves[0].end
+                else ""
+            )
+            counts = (len(first.of("save")), len(second.of("save")))
+            fail(
+                "Two applications, each with a save() of 2 s, got one POST /orders each at the "
+                f"same time; {later.what} answered at {later.at:g} s of loop time, expected 2 s."
+                + (
+                    f"{waited} Two applications share nothing: likely one asyncio.Lock (or "
+                    "other state) at module level, used by every app. If you use a Lock, make "
+                    "one per application, in make_app (app[LOCK] = asyncio.Lock())."
+                    if waited
+                    else f" save() was called {counts[0]} and {counts[1]} times (first app, "
+                    "second app): once per order."
+                    if counts != (1, 1)
+                    else ""
+                )
+            )
 
 
 @pytest.mark.task(4)
@@ -997,7 +1422,11 @@ async def test_two_apps_keep_their_own_orders():
             await post_json(two, {"sku": "cake", "qty": 2}),
             201,
             {"id": 1, "sku": "cake", "qty": 2},
-            "Each application counts its own ids from 1: the count lives in the app, not at "
-            "module level.",
+            likely_body=lambda got: (
+                "Each application counts its own ids from 1: the count lives in the app, not "
+                "at module level."
+                if isinstance(got, dict) and got.get("id") == 2
+                else order_likely(got, {"id": 1, "sku": "cake", "qty": 2})
+            ),
         )
         expect(await one.get("/orders/1"), 200, {"id": 1, "sku": "tea", "qty": 1})

@@ -43,10 +43,10 @@ async def post_order(request: web.Request) -> web.Response:
         raise json_error(web.HTTPBadRequest, "invalid JSON") from None
     sku, qty = check(body)
     state = request.app[STATE]
-    state["last"] += 1
+    state["last"] += 1  # the id is taken before the await: no other request gets it
     order = {"id": state["last"], "sku": sku, "qty": qty}
-    state["orders"][order["id"]] = order  # kept before the await: nothing to lose after it
     await state["services"].save(dict(order))
+    state["orders"][order["id"]] = order
     return web.json_response(order, status=201)
 
 
