@@ -598,9 +598,7 @@ def guarded(findings: Findings) -> Iterator[Findings]:
             took = time.perf_counter() - started - excused
             if took >= STALL_SECONDS and held_the_loop(before, _thread_usage()):
                 # The learner's line, when the watch saw it, says more than the task's name.
-                what = (
-                    f"at {targets.line_at(*site[:2])}" if site else f"in {_describe_handle(handle)}"
-                )
+                what = f"at {_site(site)}" if site else f"in {_describe_handle(handle)}"
                 findings.stalls.append((took, what))
 
     def record_unawaited(coro: object) -> None:
