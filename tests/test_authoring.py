@@ -121,6 +121,14 @@ def test_new_lays_out_an_exercise_that_proves_and_is_accepted_once_filled_in(kit
         broken.stdout
     )
 
+    # A proof file named in proofs.toml but missing (renamed, say) is one verdict, not a crash.
+    (kit / "tests" / "proofs" / name / "first_forgets_to_add.py").unlink()
+    missing = run(kit, "-m", "aiokata", "prove", "97")
+    assert missing.returncode == 1 and "Traceback" not in missing.stderr, missing.stderr
+    assert "proofs.toml names first_forgets_to_add.py, and there is no such file" in (
+        missing.stdout
+    ), missing.stdout
+
 
 @pytest.mark.parametrize(
     ("args", "says"),
@@ -138,8 +146,9 @@ def test_the_author_verbs_refuse_bad_input_in_one_line(kit: Path, args: list[str
     assert not (kit / "exercises" / "96_bad-slug").exists()
 
 
-def test_the_proof_verdicts_name_what_went_wrong() -> None:
-    wrong = proofs.Proof("01_x", Path("wrong_one.py"), "wrong", "why", fails=(2,), says="boom")
+def test_the_proof_verdicts_name_what_went_wrong(tmp_path: Path) -> None:
+    (tmp_path / "wrong_one.py").write_text("")
+    wrong = proofs.Proof("01_x", tmp_path / "wrong_one.py", "wrong", "why", fails=(2,), says="boom")
     tests = [
         {"task": 1, "status": "fail", "nodeid": "a", "message": "boom happened"},
         {"task": 2, "status": "pass", "nodeid": "b", "message": ""},
@@ -155,3 +164,6 @@ def test_the_proof_verdicts_name_what_went_wrong() -> None:
     assert verdict.held and verdict.detail == "fails task 2: a BOOM"
     stub = proofs.check_stub("01_x", [{"status": "pass", "nodeid": "c", "message": ""}])
     assert not stub.held and "got pass" in stub.detail
+    (tmp_path / "wrong_one.py").unlink()
+    gone = proofs.check_proof(wrong, tests)
+    assert not gone.held and "no such file" in gone.detail

@@ -7,6 +7,7 @@ must go on to the next test, which passes.
 """
 
 import asyncio
+import os
 import select
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from aiokata import guards, runner
+from aiokata import guards, runner, targets
 
 KIT = Path(__file__).resolve().parents[1]
 HOSTILE = KIT / "tests" / "hostile"
@@ -28,6 +29,11 @@ SELECTED = "test_three_one_second_fetches_take_one_second or test_report_with_no
 EXPECTED = {
     "spin": ("timeout", ["Stopped after 1.5 s", "while True:"], True),
     "blocking_sleep": ("fail", ["time.sleep(1) was called on the event loop's thread"], True),
+    "blocking_run": (
+        "fail",
+        ["subprocess.run() was called on the event loop's thread, at line", "in _check_disk"],
+        True,
+    ),
     "deadlock": ("fail", ["still waiting after 600 s of loop time", "deadlock"], True),
     "swallowed_cancellation": ("timeout", ["Stopped after", "caught asyncio.CancelledError"], True),
     "retry_forever": ("timeout", ["Stopped after", "It was running", "tasks.py"], True),
@@ -127,6 +133,36 @@ def test_a_blocking_call_in_a_step_is_still_found() -> None:
     with guards.guarded(guards.Findings()) as findings:
         asyncio.run(main())
     assert [took >= 0.6 for took, _ in findings.stalls] == [True], findings.stalls
+
+
+def test_blocking_calls_are_stopped_only_on_the_loop_and_only_from_the_learners_file(
+    tmp_path: Path,
+) -> None:
+    real_system = os.system
+    learner = tmp_path / "learner.py"
+    learner.write_text("import os\n\ndef shell():\n    return os.system('true')\n")
+    namespace: dict = {}
+    exec(compile(learner.read_text(), str(learner), "exec"), namespace)
+
+    async def main() -> list:
+        outcomes = [os.system("true")]  # the test's own call: not the learner's, allowed
+        outcomes.append(await asyncio.to_thread(namespace["shell"]))  # off the loop: allowed
+        try:
+            namespace["shell"]()
+        except guards.BlockingCallError:
+            outcomes.append("stopped")
+        return outcomes
+
+    with guards.guarded(guards.Findings(focus={str(learner)})) as findings:
+        assert asyncio.run(main()) == [0, 0, "stopped"]
+    assert findings.blocking_calls == [
+        "os.system() was called on the event loop's thread, at line 4 of "
+        f"{targets.display(learner)} (`return os.system('true')`), in shell. It blocks the "
+        "whole loop while it waits: no other task runs meanwhile. Use await "
+        "asyncio.create_subprocess_shell(...) in async code, or run the call in a thread with "
+        "`await asyncio.to_thread(...)`."
+    ]
+    assert os.system is real_system, "the real os.system is back after the test"
 
 
 def test_waiting_in_thread_start_for_the_new_thread_to_run_is_not_a_stall(monkeypatch) -> None:

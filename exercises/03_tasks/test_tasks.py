@@ -1,34 +1,14 @@
 """Exercise 03 tests. Run them with `pytest exercises/03`."""
 
 import asyncio
-import functools
 from collections import Counter
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.errors import FlakyFailure
 
 from aiokata import checks, exercise_module, scenarios
 
 tasks = exercise_module(__file__)
-
-
-def steady(test):
-    """A scenario test still fails with its own message when hypothesis finds the failure
-    flaky: a wrong answer need not fail the same way every run (one that orders pages by a
-    set of tasks, say), and the learner must read the test's words, not FlakyFailure."""
-
-    @functools.wraps(test)
-    def scenario(*args, **kwargs):
-        try:
-            return test(*args, **kwargs)
-        except FlakyFailure as flaky:
-            first = flaky.exceptions[0]
-            if type(first).__name__ == "_WrappedBaseException":  # pytest.fail's, wrapped
-                first = first.__cause__
-            raise first.with_traceback(None) from None
-
-    return scenario
 
 
 class Jobs:
@@ -475,7 +455,6 @@ DELAYS = st.sampled_from([0, 0.37, 2.5, 10_000])
 
 @pytest.mark.task(1)
 @pytest.mark.loop_limit(100_000)
-@steady
 @scenarios.given(coffee=st.tuples(COFFEES, DELAYS), toast=st.tuples(TOASTS, DELAYS))
 async def test_breakfast_in_any_scenario(coffee, toast):
     jobs = Jobs()
@@ -882,7 +861,6 @@ def fetch_specs(outcomes):
 
 @pytest.mark.task(2)
 @pytest.mark.loop_limit(100_000)
-@steady
 @scenarios.given(case=fetch_specs(st.sampled_from(["A", "", "same"])))
 async def test_fetch_all_in_any_scenario(case):
     spec, urls = case
@@ -1284,7 +1262,6 @@ ERRORS = {"KeyError": KeyError, "TimeoutError": TimeoutError, "ConnectionError":
 
 @pytest.mark.task(3)
 @pytest.mark.loop_limit(100_000)
-@steady
 @scenarios.given(case=fetch_specs(OUTCOMES))
 async def test_report_in_any_scenario(case):
     table, urls = case

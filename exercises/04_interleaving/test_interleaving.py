@@ -1,35 +1,15 @@
 """Exercise 04 tests. Run them with `pytest exercises/04`."""
 
 import asyncio
-import functools
 import inspect
 import time
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.errors import FlakyFailure
 
 from aiokata import checks, exercise_module, scenarios
 
 interleaving = exercise_module(__file__)
-
-
-def steady(test):
-    """A scenario test still fails with its own message when hypothesis finds the failure
-    flaky: a wrong answer need not fail the same way every run, and the learner must read
-    the test's words, not FlakyFailure."""
-
-    @functools.wraps(test)
-    def scenario(*args, **kwargs):
-        try:
-            return test(*args, **kwargs)
-        except FlakyFailure as flaky:
-            first = flaky.exceptions[0]
-            if type(first).__name__ == "_WrappedBaseException":  # pytest.fail's, wrapped
-                first = first.__cause__
-            raise first.with_traceback(None) from None
-
-    return scenario
 
 
 async def together(*awaitables) -> None:
@@ -445,7 +425,6 @@ WORKERS = st.lists(
 
 
 @pytest.mark.task(1)
-@steady
 @scenarios.given(workers=WORKERS)
 async def test_workers_in_any_scenario(workers):
     loop = asyncio.get_running_loop()
@@ -1304,7 +1283,6 @@ DURATIONS_ANY = st.dictionaries(
 
 
 @pytest.mark.task(3)
-@steady
 @scenarios.given(durations=DURATIONS_ANY)
 def test_run_in_turn_in_any_scenario(durations):
     scene = f"with durations {durations!r}"
@@ -1337,7 +1315,6 @@ def test_run_in_turn_in_any_scenario(durations):
 
 @pytest.mark.task(3)
 @pytest.mark.loop_limit(100_000)
-@steady
 @scenarios.given(durations=DURATIONS_ANY)
 async def test_run_at_once_in_any_scenario(durations):
     scene = f"with durations {durations!r}"

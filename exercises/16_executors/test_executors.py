@@ -38,7 +38,6 @@ from pathlib import Path
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.errors import FlakyFailure
 
 from aiokata import checks, exercise_module, scenarios
 
@@ -115,21 +114,6 @@ class History:
 
 
 HISTORY = History()
-
-
-def steady(test):
-    """A scenario test still fails with its own message when hypothesis finds the failure
-    flaky (a wrong answer need not fail the same way every run)."""
-
-    @functools.wraps(test)
-    def scenario(*args, **kwargs):
-        try:
-            return test(*args, **kwargs)
-        except FlakyFailure as flaky:
-            first = scenarios.first_failure(flaky) or flaky
-            raise first.with_traceback(None) from None
-
-    return scenario
 
 
 _STUCK: list[str] = []  # the message of a scenario that failed after a wait
@@ -1787,7 +1771,6 @@ URLS = st.lists(st.sampled_from(["a", "b", "", "A", " a"]), max_size=4)
 
 
 @pytest.mark.task(2)
-@steady
 @scenarios.given(urls=URLS, empty=st.booleans())
 @sticky
 async def test_download_all_in_any_scenario(urls, empty):
@@ -2216,7 +2199,6 @@ BLOBS = st.lists(st.sampled_from([b"a", b"b", b"", b"\x00", b"A" * 100]), max_si
 
 
 @pytest.mark.task(3)
-@steady
 @scenarios.given(blobs=BLOBS, rounds=st.sampled_from([0, 1, 7]), max_examples=8)
 @sticky
 async def test_checksums_in_any_scenario(blobs, rounds):

@@ -22,7 +22,6 @@ import pytest
 from aioresponses import CallbackResult, aioresponses
 from aioresponses.compat import normalize_url
 from hypothesis import strategies as st
-from hypothesis.errors import FlakyFailure
 from yarl import URL
 
 from aiokata import checks, exercise_module, scenarios
@@ -57,22 +56,6 @@ def _warm_up() -> None:
 
 
 _warm_up()
-
-
-def steady(test):
-    """A scenario test still fails with its own message when hypothesis finds the failure
-    flaky (a wrong answer need not fail the same way every run): the learner reads the
-    test's words, not FlakyFailure."""
-
-    @functools.wraps(test)
-    def scenario(*args, **kwargs):
-        try:
-            return test(*args, **kwargs)
-        except FlakyFailure as flaky:
-            first = scenarios.first_failure(flaky) or flaky
-            raise first.with_traceback(None) from None
-
-    return scenario
 
 
 # --- the mocked web -----------------------------------------------------------------------
@@ -1345,7 +1328,6 @@ def site_specs(outcomes):
 
 @pytest.mark.task(1)
 @pytest.mark.loop_limit(100_000)
-@steady
 @scenarios.given(case=site_specs(BODIES))
 async def test_download_all_in_any_scenario(case):
     spec, urls = case
@@ -1874,7 +1856,6 @@ ANSWERS = {
 
 @pytest.mark.task(2)
 @pytest.mark.loop_limit(100_000)
-@steady
 @scenarios.given(case=site_specs(st.sampled_from(sorted(ANSWERS))))
 async def test_report_in_any_scenario(case):
     spec, urls = case
@@ -2444,7 +2425,6 @@ def race_specs():
 
 @pytest.mark.task(3)
 @pytest.mark.loop_limit(100_000)
-@steady
 @scenarios.given(case=race_specs())
 async def test_what_is_my_ip_in_any_scenario(case):
     spec, picks = case

@@ -26,7 +26,6 @@ from aioresponses import CallbackResult, aioresponses
 from aioresponses.compat import normalize_url
 from aioresponses.core import RequestCall, RequestMatch
 from hypothesis import strategies as st
-from hypothesis.errors import FlakyFailure
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -793,22 +792,6 @@ MOCK_TIMEOUTS = (
 )
 
 
-def steady(test):
-    """A scenario test still fails with its own message when hypothesis finds the failure
-    flaky (a wrong answer need not fail the same way every run): the learner reads the
-    test's words, not FlakyFailure."""
-
-    @functools.wraps(test)
-    def scenario(*args, **kwargs):
-        try:
-            return test(*args, **kwargs)
-        except FlakyFailure as flaky:
-            first = scenarios.first_failure(flaky) or flaky
-            raise first.with_traceback(None) from None
-
-    return scenario
-
-
 def _warm_up() -> None:
     """Pay aioresponses' and aiohttp's first-use costs once, here, at import: every test then
     runs in a fresh process forked from this one, and its first step stays a few milliseconds
@@ -1452,7 +1435,6 @@ def told_pages(spec: dict[str, Page], urls: list[str]) -> list[str]:
 
 @pytest.mark.task(1)
 @pytest.mark.loop_limit(1_000_000)
-@steady
 @scenarios.given(case=site_specs(PAGES), limit=st.integers(1, 4))
 async def test_download_limited_in_any_scenario(case, limit):
     spec, urls = case
@@ -2072,7 +2054,6 @@ ANSWERS = st.sampled_from(
 
 @pytest.mark.task(2)
 @pytest.mark.loop_limit(1_000_000)
-@steady
 @scenarios.given(
     answers=st.lists(ANSWERS, min_size=1, max_size=5),
     attempts=st.integers(1, 5),
@@ -2556,7 +2537,6 @@ WITHIN_PAGES = st.builds(
 
 @pytest.mark.task(3)
 @pytest.mark.loop_limit(1_000_000)
-@steady
 @scenarios.given(
     case=site_specs(WITHIN_PAGES),
     limit=st.integers(1, 3),
@@ -2886,7 +2866,6 @@ async def test_a_cancelled_download_with_progress_reports_nothing_more():
 
 @pytest.mark.task(4)
 @pytest.mark.loop_limit(1_000_000)
-@steady
 @scenarios.given(case=site_specs(PAGES), limit=st.integers(1, 4))
 async def test_download_with_progress_in_any_scenario(case, limit):
     spec, urls = case

@@ -23,7 +23,6 @@ from unittest import mock
 
 import pytest
 from hypothesis import strategies as st
-from hypothesis.errors import FlakyFailure
 
 from aiokata import checks, exercise_module, scenarios
 
@@ -34,21 +33,6 @@ LIMIT = 2**20  # LINE_LIMIT in the contract: the longest line, its "\n" included
 WAIT = 5.0  # loop seconds the test waits for something before it calls it missing
 SPIN_LIMIT = 20  # reads of one stream after its end before the test calls it a spin
 KIB = 1024
-
-
-def steady(test):
-    """A scenario test still fails with its own message when hypothesis finds the failure
-    flaky: the learner reads the test's words, not FlakyFailure."""
-
-    @functools.wraps(test)
-    def scenario(*args, **kwargs):
-        try:
-            return test(*args, **kwargs)
-        except FlakyFailure as flaky:
-            first = scenarios.first_failure(flaky) or flaky
-            raise first.with_traceback(None) from None
-
-    return scenario
 
 
 def fail(message: str) -> None:
@@ -1713,7 +1697,6 @@ def in_pieces(data: bytes, cuts: list[int]) -> list[bytes]:
 
 
 @pytest.mark.task(1)
-@steady
 @scenarios.given(commands=st.lists(COMMANDS, max_size=8), cuts=st.lists(st.integers(1, 999)))
 async def test_handle_client_in_any_scenario(commands, cuts):
     await handler_scenario(commands, cuts)
@@ -2540,7 +2523,6 @@ async def test_two_kv_clients_at_once_keep_their_own_connections():
 
 
 @pytest.mark.task(3)
-@steady
 @scenarios.given(commands=st.lists(COMMANDS, max_size=6), delay=st.sampled_from([0, 0.5, 2]))
 async def test_kv_client_in_any_scenario(commands, delay):
     scene = f"with the commands {commands!r} and a server that answers after {delay:g} s"
@@ -3005,7 +2987,6 @@ def steps_scene(steps) -> str:
 
 
 @pytest.mark.task(2)
-@steady
 @scenarios.given(steps=STEPS)
 async def test_start_kv_server_in_any_scenario(steps):
     scene = steps_scene(steps)
@@ -3017,7 +2998,6 @@ async def test_start_kv_server_in_any_scenario(steps):
 
 
 @pytest.mark.task(4)
-@steady
 @scenarios.given(steps=STEPS, leaving=st.sets(st.integers(0, 2)))
 async def test_serve_kv_in_any_scenario(steps, leaving):
     scene = steps_scene(steps)

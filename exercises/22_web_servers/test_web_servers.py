@@ -11,14 +11,8 @@ the message then shows the handler's exception and the line it came from, not ju
 import asyncio
 import contextlib
 import json
-import linecache
 import logging
-import os
-import socket
-import subprocess
-import sys
 import traceback
-import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,8 +22,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from aiokata import checks, exercise_module
-from aiokata.guards import BlockingCallError
+from aiokata import checks, exercise_module, guards
 
 web_servers = exercise_module(__file__)
 
@@ -67,68 +60,6 @@ _warm_up()
 
 def fail(message: str) -> None:
     pytest.fail(message, pytrace=False)
-
-
-# --- blocking calls ----------------------------------------------------------------------
-# The kit stops time.sleep on the loop's thread, and any step that holds the loop for 0.5 s of
-# real time. A shorter blocking call escapes the second, so the best-known ones are stopped
-# here the moment they are called on the loop's thread (from a thread, they are fine).
-
-BLOCKING_CALLS = [
-    (subprocess, "run", "await asyncio.create_subprocess_exec(...)"),
-    (subprocess, "call", "await asyncio.create_subprocess_exec(...)"),
-    (subprocess, "check_call", "await asyncio.create_subprocess_exec(...)"),
-    (subprocess, "check_output", "await asyncio.create_subprocess_exec(...)"),
-    (subprocess, "getoutput", "await asyncio.create_subprocess_shell(...)"),
-    (subprocess, "getstatusoutput", "await asyncio.create_subprocess_shell(...)"),
-    (os, "system", "await asyncio.create_subprocess_shell(...)"),
-    (urllib.request, "urlopen", "an aiohttp.ClientSession (exercise 19)"),
-    (socket, "create_connection", "await asyncio.open_connection(...)"),
-]
-
-
-def _on_the_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True
-
-
-def _learners_line() -> str:
-    frame = sys._getframe(2)
-    while frame is not None:
-        if Path(frame.f_code.co_filename).name == "web_servers.py":
-            line = linecache.getline(frame.f_code.co_filename, frame.f_lineno).strip()
-            return f", at web_servers.py:{frame.f_lineno}, in {frame.f_code.co_name} (`{line}`)"
-        frame = frame.f_back
-    return ""
-
-
-_BLOCKED: list[str] = []  # what the guards stopped, in this test's process
-
-
-def _guard(real: Callable, name: str, instead: str) -> Callable:
-    def guarded(*args, **kwargs):
-        if _on_the_loop():
-            message = (
-                f"{name}() was called on the event loop's thread{_learners_line()}. It blocks "
-                "the whole loop while it waits: no other request is served meanwhile. Use "
-                f"{instead} in async code, or run the call in a thread with "
-                "`await asyncio.to_thread(...)`."
-            )
-            _BLOCKED.append(message)
-            raise BlockingCallError(message)
-        return real(*args, **kwargs)
-
-    return guarded
-
-
-@pytest.fixture(autouse=True)
-def no_blocking_calls(monkeypatch):
-    for module, name, instead in BLOCKING_CALLS:
-        real = getattr(module, name)
-        monkeypatch.setattr(module, name, _guard(real, f"{module.__name__}.{name}", instead))
 
 
 # --- the fake services ---------------------------------------------------------------------
@@ -330,8 +261,9 @@ class Server:
             await self.client.__aexit__(*exc_info)
         finally:
             self.server_log.disabled = self.server_log_was
-        if exc_info[0] is None and _BLOCKED:  # a blocking call the handler caught and hid
-            fail(_BLOCKED[0])
+        stopped = guards.current().blocking_calls
+        if exc_info[0] is None and stopped:  # a blocking call the handler caught and hid
+            fail(stopped[0])
 
     def now(self) -> float:
         return round(self.loop.time() - self.t0, 6)

@@ -22,9 +22,10 @@ import os
 import sys
 import threading
 import time
+import types
 import warnings
 import weakref
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -84,6 +85,21 @@ def held_the_loop(before: tuple[float, int] | None, after: tuple[float, int] | N
 
 class BlockingCallError(RuntimeError):
     """Raised in place of a blocking call made on the event loop's thread."""
+
+
+# Blocking calls too short to trip the stall check, stopped the moment the learner's code makes
+# one on the loop's thread (from a thread, they are fine): (module, function, what to use).
+BLOCKING_CALLS = [
+    ("subprocess", "run", "await asyncio.create_subprocess_exec(...)"),
+    ("subprocess", "call", "await asyncio.create_subprocess_exec(...)"),
+    ("subprocess", "check_call", "await asyncio.create_subprocess_exec(...)"),
+    ("subprocess", "check_output", "await asyncio.create_subprocess_exec(...)"),
+    ("subprocess", "getoutput", "await asyncio.create_subprocess_shell(...)"),
+    ("subprocess", "getstatusoutput", "await asyncio.create_subprocess_shell(...)"),
+    ("os", "system", "await asyncio.create_subprocess_shell(...)"),
+    ("urllib.request", "urlopen", "an aiohttp.ClientSession (exercise 19)"),
+    ("socket", "create_connection", "await asyncio.open_connection(...)"),
+]
 
 
 @dataclass
@@ -580,6 +596,32 @@ def guarded(findings: Findings) -> Iterator[Findings]:
             raise BlockingCallError(message)
         real_sleep(seconds)
 
+    def guard_call(real: Callable, name: str, instead: str) -> Callable:
+        @functools.wraps(real)
+        def guarded_call(*args, **kwargs):
+            __tracebackhide__ = True
+            if not findings.allow_blocking and _loop_running_here():
+                site = _learners_frame(findings.focus, sys._getframe(1))
+                if site is not None:  # the test's own helpers may block: only the learner's
+                    message = (
+                        f"{name}() was called on the event loop's thread, at {_site(site)}, "
+                        f"in {site[2]}. It blocks the whole loop while it waits: no other task "
+                        f"runs meanwhile. Use {instead} in async code, or run the call in a "
+                        "thread with `await asyncio.to_thread(...)`."
+                    )
+                    findings.blocking_calls.append(message)
+                    raise BlockingCallError(message)
+            return real(*args, **kwargs)
+
+        return guarded_call
+
+    # Only modules already imported: the learner's module was imported before any test ran.
+    blocking = [
+        (sys.modules[module], attr, getattr(sys.modules[module], attr), f"{module}.{attr}", instead)
+        for module, attr, instead in BLOCKING_CALLS
+        if module in sys.modules and hasattr(sys.modules[module], attr)
+    ]
+
     start_waits = findings.ledger.start_waits
     watch = loopwatch.LoopWatch(findings.focus)
 
@@ -612,6 +654,8 @@ def guarded(findings: Findings) -> Iterator[Findings]:
         return task
 
     time.sleep = guarded_sleep
+    for module, attr, real, name, instead in blocking:
+        setattr(module, attr, guard_call(real, name, instead))
     asyncio.events.Handle._run = timed_run  # type: ignore[method-assign]
     asyncio.base_events.BaseEventLoop.create_task = tracked_create_task  # type: ignore[method-assign]
     warnings._warn_unawaited_coroutine = record_unawaited  # type: ignore[attr-defined]
@@ -625,10 +669,21 @@ def guarded(findings: Findings) -> Iterator[Findings]:
         watch.stop()
         _current = None
         time.sleep = real_sleep
+        for module, attr, real, _, _ in blocking:
+            setattr(module, attr, real)
         asyncio.events.Handle._run = real_run  # type: ignore[method-assign]
         asyncio.base_events.BaseEventLoop.create_task = real_create_task  # type: ignore[method-assign]
         warnings._warn_unawaited_coroutine = real_warn  # type: ignore[attr-defined]
         sys.set_coroutine_origin_tracking_depth(old_depth)
+
+
+def _learners_frame(focus: set[str], frame: types.FrameType | None) -> Frame | None:
+    """The innermost frame of the learner's file on this stack, if it is on it."""
+    while frame is not None:
+        if frame.f_code.co_filename in focus:
+            return (frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name)
+        frame = frame.f_back
+    return None
 
 
 def _loop_running_here() -> bool:

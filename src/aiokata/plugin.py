@@ -284,6 +284,7 @@ def _reparse_split_options(early_config: pytest.Config, args: list[str]) -> None
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    _keep_compiled_modules(config.rootpath / ".aiokata" / "pycache")
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     try:
@@ -308,6 +309,16 @@ def pytest_configure(config: pytest.Config) -> None:
         targets.set_current(targets.LEARNER)
     config.stash[results.COLLECTOR] = results.Collector(config, _grader_stream(config))
     config.pluginmanager.register(config.stash[results.COLLECTOR], "aiokata-results")
+
+
+def _keep_compiled_modules(folder: Path) -> None:
+    """With PYTHONDONTWRITEBYTECODE set (common in containers), pytest rewrites the asserts of
+    every module of every pytest plugin's package (all of hypothesis) afresh at each start:
+    about 0.9 s of CPU per `pytest exercises/NN`, and per run in a proof or a grading. Keep the
+    compiled files in the kit's own folder instead: nothing is written beside anyone's code."""
+    if sys.dont_write_bytecode and sys.pycache_prefix is None:
+        sys.pycache_prefix = str(folder)
+        sys.dont_write_bytecode = False
 
 
 def _handed_in(config: pytest.Config) -> dict[str, str]:
@@ -549,6 +560,7 @@ def _run_isolated(item: pytest.Item, findings: guards.Findings) -> list[TestRepo
             report.sections = [(t, results.truncate(c, SECTION_LIMIT)) for t, c in report.sections]
         return [config.hook.pytest_report_to_serializable(config=config, report=r) for r in reports]
 
+    targets.precompile(Path(path))
     outcome = isolation.run_forked(child, _wall_limit(item))
     if outcome.reports is not None:
         reports = _reports_of(item, outcome.reports)

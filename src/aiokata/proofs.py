@@ -88,7 +88,10 @@ def build_submission(folder: Path, kit: Path, slot: dict[str, Proof]) -> None:
         assert exercise is not None
         target = folder / name / exercise.module_file
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(proof.file, target)
+        try:
+            shutil.copyfile(proof.file, target)
+        except FileNotFoundError:  # removed or renamed since the catalogue was read
+            continue
 
 
 def run_all(
@@ -109,7 +112,8 @@ def run_all(
         assert exercise is not None
         candidates[f"stub/{name}"] = (name, stubs / name / exercise.module_file)
         candidates[f"solution/{name}"] = (name, kit / "solutions" / name / exercise.module_file)
-    wanted = [p for p in load_proofs(kit) if p.exercise in names]
+    # A file named in proofs.toml but missing is judged by check_proof, not run.
+    wanted = [p for p in load_proofs(kit) if p.exercise in names and p.file.is_file()]
     candidates.update({p.id: (p.exercise, p.file) for p in wanted})
     keys: dict[str, str] = {}
     results: dict[str, list[dict]] = {}
@@ -220,6 +224,9 @@ def check_solution(name: str, tests: list[dict] | None) -> Verdict:
 
 def check_proof(proof: Proof, tests: list[dict] | None) -> Verdict:
     name = proof.file.stem
+    if not proof.file.is_file():
+        detail = f"proofs.toml names {proof.file.name}, and there is no such file beside it"
+        return Verdict(proof.exercise, name, proof.kind, False, detail, proof.why)
     if not tests:
         return Verdict(proof.exercise, name, proof.kind, False, "no results", proof.why)
     if proof.kind == "right":

@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import asyncio.base_events
 import concurrent.futures
+import concurrent.futures.process  # here, once: each test's forked child would import it again
+import concurrent.futures.thread
 import contextlib
 import os
 import sys

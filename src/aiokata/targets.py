@@ -14,9 +14,10 @@ import linecache
 import os
 import sys
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
+from types import CodeType, ModuleType
 
 import pytest
 
@@ -107,6 +108,25 @@ def _fail(message: str) -> None:
     pytest.fail(message, pytrace=False)
 
 
+# Target files compiled once in the parent, so each test's forked child need not compile its
+# own; keyed by the source itself, so an edited file is compiled afresh.
+_compiled: dict[tuple[str, bytes], CodeType] = {}
+
+
+def precompile(path: Path) -> None:
+    """Compile `path` ahead of the forks; anything unusual (a syntax error, a warning) is left
+    for the child to meet and report as it always does."""
+    try:
+        source = path.read_bytes()
+        if (str(path), source) in _compiled:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            _compiled[(str(path), source)] = compile(source, str(path), "exec")
+    except (Exception, Warning):
+        return
+
+
 def import_target(path: Path, exercise: catalog.Exercise) -> ModuleType:
     """Import a target file under a private name, turning every way it can break into a
     one-paragraph failure that names the file."""
@@ -132,7 +152,7 @@ def import_target(path: Path, exercise: catalog.Exercise) -> ModuleType:
         _fail(f"{shown} could not be read: {exc}")
     _check_handed_in(exercise, source, shown)
     try:
-        code = compile(source, str(path), "exec")
+        code = _compiled.get((str(path), source)) or compile(source, str(path), "exec")
     except SyntaxError as exc:
         where = f"line {exc.lineno}" if exc.lineno else "somewhere"
         text = (exc.text or "").rstrip("\n")
