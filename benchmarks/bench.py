@@ -1,6 +1,7 @@
 """How long the exercise tests take, in wall time, and how much loop time they simulate.
 
 Usage: python benchmarks/bench.py [--repeat N] [--grading [--many N]] [--overhead [--suite]]
+       python benchmarks/bench.py --report [--keep DIR]
 Prints a Markdown table: the wall time of `pytest exercises/NN` on the untouched stub and on
 the reference solution for each exercise (the best of N runs), how many of its tests run in
 real time (threads, processes: looptime off) and the wall time they took, then the whole
@@ -16,11 +17,20 @@ start-up with and without anyio's plugin, the CPU an exercise test costs (soluti
 every exercise, parent and children together, less the start-up), and with --suite the wall
 time of the kit's own suite (`pytest tests`): once proving everything, once with the proofs
 kept from that run.
+
+With --report it measures the class report (`aiokata grade --format html`, `aiokata report`):
+synthetic grades of 40 and of 1,000 submissions over every exercise in the catalogue (each
+submission of its own skill; tasks failed with one of a few realistic mistakes per task, their
+messages' numbers, addresses and paths different each time; untouched stubs, files not handed
+in, timeouts, crashes and stray processes among them), and prints the page's size and the best
+time to build it. --keep DIR also writes both pages there, to look at.
 """
 
 from __future__ import annotations
 
 import argparse
+import random
+import re
 import resource
 import shutil
 import subprocess
@@ -30,6 +40,8 @@ import time
 from pathlib import Path
 
 from aiokata import catalog, runner
+from aiokata.grading import formats
+from aiokata.grading.model import ExerciseGrade, SubmissionGrade, TestGrade
 
 KIT = Path(__file__).resolve().parents[1]
 
@@ -148,6 +160,172 @@ def overhead(repeat: int, suite: bool) -> None:
         )
 
 
+# The mistakes a synthetic class makes: a few per task, each found by one of the task's tests.
+MISTAKES = (
+    "They ran one after another: start each as a task before awaiting any of them.",
+    "The losers were never cancelled: cancel the tasks still pending, then await them.",
+    "A coroutine was made but never awaited: `await` it, or hand it to asyncio.create_task().",
+    "The error was caught and dropped: let it reach the caller.",
+    "time.sleep() blocked the whole loop: use `await asyncio.sleep()` in async code.",
+    "The results are in completion order: keep them in the order the inputs were given.",
+    "CancelledError was caught and not raised again: clean up, then re-raise it.",
+    "The deadline was counted from each attempt, not from the start of the whole batch.",
+    "A task was started and forgotten: keep a reference to it and await it before returning.",
+    "The lock was held across the await: release it before waiting on the network.",
+)
+_TEST = re.compile(r"@pytest\.mark\.task\((\d+)\)(?:\n@[^\n]*)*\n(?:async )?def (test_\w+)")
+
+
+def _tests_by_task(exercise: catalog.Exercise) -> dict[int, list[str]]:
+    found: dict[int, list[str]] = {task.id: [] for task in exercise.tasks}
+    for test_file in sorted(exercise.folder.glob("test_*.py")):
+        for task, name in _TEST.findall(test_file.read_text(encoding="utf-8")):
+            found.setdefault(int(task), []).append(name)
+    return {task: names or [f"test_task_{task}"] for task, names in found.items()}
+
+
+def _message(rng: random.Random, exercise: catalog.Exercise, mistake: str) -> str:
+    """A failure's message: what was observed (in the words its test uses for this mistake,
+    with this submission's numbers), the mistake, and at times a note after it."""
+    where = f"{exercise.name}/{exercise.module_file}"
+    observed = (
+        [
+            f"fetch_all() with {rng.randint(2, 300)} jobs took {rng.randint(4, 90)} s of loop "
+            f"time; expected {rng.randint(1, 3)} s.",
+            f"await run({rng.randint(0, 99)}): expected [{rng.randint(1, 9)}, "
+            f"{rng.randint(1, 9)}], got <Task pending coro=<run() at 0x{rng.getrandbits(44):x}>>.",
+            f"Results of {rng.randint(2, 20)} calls: expected {rng.randint(10, 99)} in order, "
+            f"got them at loop times {rng.random():.3f} and {rng.random() * 9:.2f}.",
+        ]
+    )[MISTAKES.index(mistake) % 3]
+    message = f"{observed} {mistake}"
+    if rng.random() < 0.3:
+        message += (
+            f"\n\n`job()` on line {rng.randint(5, 80)} of /home/student{rng.randint(1, 999)}/"
+            f"{where} made a coroutine that was never awaited."
+        )
+    return message
+
+
+def _lost(
+    rng: random.Random, exercise: catalog.Exercise, kinds: list[tuple[str, int]], stub: bool
+) -> tuple[int, str, str]:
+    """How a task was lost: (its first failing test's index, status, message). A mistake is
+    always caught first by the same test, as in the kit; a stub fails the first test."""
+    if stub:
+        line = rng.randint(10, 60)
+        return 0, "fail", f"{exercise.name}/{exercise.module_file}:{line}: not written yet"
+    roll = rng.random()
+    if roll < 0.03:
+        return (
+            kinds[0][1],
+            "timeout",
+            (
+                "Stopped after 3 s of real time: the test never finished.\n"
+                f"It was running {exercise.module_file}, line {rng.randint(5, 80)}"
+            ),
+        )
+    if roll < 0.05:
+        return (
+            kinds[0][1],
+            "error",
+            (
+                f"The test process exited with status {rng.randint(0, 3)} before the test "
+                "finished: your code ended the whole program."
+            ),
+        )
+    mistake, first = kinds[min(int(rng.expovariate(1.2)), len(kinds) - 1)]  # some more often
+    return first, "fail", _message(rng, exercise, mistake)
+
+
+def synthetic_class(count: int, seed: int = 16) -> list[SubmissionGrade]:
+    """`count` submissions' grades over the whole catalogue, as a real class might get them."""
+    rng = random.Random(seed)
+    exercises = [(e, _tests_by_task(e)) for e in catalog.load_catalog(KIT)]
+    difficulty = {(e.name, t.id): rng.uniform(0, 0.75) for e, _ in exercises for t in e.tasks}
+    kinds = {  # each task's few mistakes, and the test that catches each
+        (e.name, t.id): [
+            (mistake, rng.randrange(len(tests[t.id])))
+            for mistake in rng.sample(MISTAKES, rng.randint(1, 4))
+        ]
+        for e, tests in exercises
+        for t in e.tasks
+    }
+    grades = []
+    for index in range(count):
+        skill = rng.betavariate(4, 2)
+        stub = rng.random() < 0.05  # handed in the untouched stubs
+        notes: list[str] = []
+        graded = []
+        missing = []
+        for place, (exercise, tests) in enumerate(exercises):
+            if rng.random() > 0.98 - 0.05 * place * (1.1 - skill):
+                shown = f"{exercise.name}/{exercise.module_file}"
+                why = f"{shown} is not in the submission, so this exercise was not graded"
+                graded.append(ExerciseGrade.not_handed_in(exercise, why))
+                missing.append(shown)
+                continue
+            results = []
+            for task in exercise.tasks:
+                names = tests[task.id]
+                statuses = ["pass"] * len(names)
+                messages = [""] * len(names)
+                key = (exercise.name, task.id)
+                if stub or rng.random() > skill + 0.35 - difficulty[key]:
+                    first, status, said = _lost(rng, exercise, kinds[key], stub)
+                    for other in range(first, len(names)):
+                        if other == first or rng.random() < 0.3:
+                            statuses[other], messages[other] = status, said
+                results += [
+                    TestGrade(
+                        name=name,
+                        nodeid=f"exercises/{exercise.name}/test_x.py::{name}",
+                        task=task.id,
+                        status=status,
+                        message=message,
+                        duration=0.05,
+                    )
+                    for name, status, message in zip(names, statuses, messages, strict=True)
+                ]
+            graded.append(ExerciseGrade.build(exercise, results))
+        if missing:
+            notes.append(f"not in the submission, so not graded (0 points): {', '.join(missing)}")
+        if rng.random() < 0.02:
+            notes.append(
+                "1 process the submission started was still running after its tests (having "
+                "left their test's process group) and killed"
+            )
+        grades.append(
+            SubmissionGrade(
+                name=f"submissions/student{index:04d}",
+                path=f"/srv/submissions/student{index:04d}",
+                digest=f"{index:064x}",
+                exercises=graded,
+                notes=notes,
+                duration=round(rng.uniform(20, 90), 2),
+            )
+        )
+    return grades
+
+
+def class_report(repeat: int, keep: Path | None) -> None:
+    print(f"| submissions | exercises | HTML size | build s (best of {repeat}) |")
+    print("|---:|---:|---:|---:|")
+    for count in (40, 1000):
+        grades = synthetic_class(count)
+        best = float("inf")
+        for _ in range(repeat):
+            started = time.perf_counter()
+            page = formats.render("html", grades)
+            best = min(best, time.perf_counter() - started)
+        size = len(page.encode("utf-8"))
+        shown = f"{size / 1024:,.0f} KiB" if size < 1 << 20 else f"{size / (1 << 20):.1f} MiB"
+        print(f"| {count:,} | {len(grades[0].exercises)} | {shown} | {best:.2f} |")
+        if keep is not None:
+            keep.mkdir(parents=True, exist_ok=True)
+            (keep / f"report-{count}.html").write_text(page, encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per figure (best is kept)")
@@ -155,8 +333,13 @@ def main() -> None:
     parser.add_argument("--many", type=int, default=8, help="submissions in the --jobs run")
     parser.add_argument("--overhead", action="store_true", help="what the kit adds to pytest")
     parser.add_argument("--suite", action="store_true", help="with --overhead: time `pytest tests`")
+    parser.add_argument("--report", action="store_true", help="measure the class report")
+    parser.add_argument("--keep", type=Path, help="with --report: write the pages to this folder")
     options = parser.parse_args()
     repeat = options.repeat
+    if options.report:
+        class_report(repeat, options.keep)
+        return
     if options.overhead:
         overhead(repeat, options.suite)
         return

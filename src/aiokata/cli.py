@@ -66,6 +66,7 @@ def _register() -> None:
         learner.restore,
         learner.solution,
         instructor.grade,
+        instructor.report,
         bundle,
         authoring.new,
         authoring.prove,

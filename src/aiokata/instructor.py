@@ -1,4 +1,5 @@
-"""The instructor's verb: `aiokata grade` (the bundles are in grading/bundle.py)."""
+"""The instructor's verbs: `aiokata grade` and `aiokata report` (the bundles are in
+grading/bundle.py)."""
 
 from __future__ import annotations
 
@@ -22,10 +23,10 @@ from aiokata.terminal import Problem, console, kit_exercises
 @click.option(
     "--format",
     "fmt",
-    type=click.Choice(["table", "json", "csv", "junit", "gradescope", "markdown"]),
+    type=click.Choice(["table", "json", "csv", "junit", "gradescope", "markdown", "html"]),
     default="table",
     show_default=True,
-    help="how to write the grades",
+    help="how to write the grades (html: the class report, one self-contained page)",
 )
 @click.option("--out", type=click.Path(path_type=Path), help="write the grades to this file")
 @click.option("--jobs", "-j", type=click.IntRange(1, 64), default=1, help="grade N at once")
@@ -85,6 +86,9 @@ def grade(
       aiokata grade alice -e 03 -e 04                    one student, two exercises, in detail
       aiokata grade submissions/* --sandbox --format junit --out grades.xml
       aiokata grade /autograder/submission --format gradescope --out results.json
+      aiokata grade submissions/* --format html --out report.html    the class report
+
+    `aiokata report` writes the class report from grades already saved, grading nothing.
     """
     from aiokata.grading import formats
     from aiokata.grading.runner import RESULTS_FOLDER, Grader, Limits, Plan
@@ -157,6 +161,50 @@ def grade(
         formats.print_table(console, grades, detail=len(grades) == 1)
     else:
         click.echo(formats.render(fmt, grades), nl=False)
+
+
+@click.command()
+@click.argument("grades", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="write the page to this file (default: stdout)"
+)
+@click.option(
+    "--title", default="aiokata class report", show_default=True, help="the page's heading"
+)
+def report(grades: tuple[Path, ...], out: Path | None, title: str) -> None:
+    """Write the class report, one HTML page, from GRADES already made: nothing is graded.
+
+    GRADES are files written by `aiokata grade --format json`, grades saved in its --results
+    folder (a file per submission), or such folders (KIT/.aiokata-grades unless --results
+    said otherwise). A submission met twice keeps its last grade. The page holds the score
+    distribution, each task's pass rate, each task's failures grouped by mistake, timeouts,
+    crashes and notes, and a section per submission; it loads nothing from the network.
+
+    \b
+    Examples:
+      aiokata report .aiokata-grades --out report.html     every grade saved in the kit
+      aiokata report grades.json --title "CS 101, week 3" --out week3.html
+    """
+    from aiokata.grading import report as class_report
+    from aiokata.grading import saved
+
+    try:
+        graded = saved.load(list(grades))
+    except saved.GradesFileError as exc:
+        raise Problem(str(exc)) from None
+    if not graded:
+        raise Problem("no submissions in " + ", ".join(str(g) for g in grades))
+    page = class_report.render_html(graded, title)
+    if out is None:
+        click.echo(page, nl=False)
+        return
+    try:
+        write_atomically(out, page)
+    except OSError as exc:
+        raise Problem(f"cannot write {out} ({exc.strerror or exc})") from None
+    Console(stderr=True, highlight=False, soft_wrap=True).print(
+        f"wrote {escape(str(out))}: the class report of {len(graded)} submissions"
+    )
 
 
 def _interrupt(signum, frame) -> None:

@@ -1,5 +1,6 @@
 """How `aiokata grade` writes its results: a terminal table, JSON, CSV, JUnit XML, Gradescope's
-results.json or Markdown (a GitHub job summary, a Classroom 50 release body).
+results.json, Markdown (a GitHub job summary, a Classroom 50 release body) or the class report,
+an HTML page (report.py).
 
 Everything a learner wrote (test output, failure messages, even folder names) is untrusted text:
 it goes through `clean` before it reaches a terminal, an XML document or a Gradescope page, into
@@ -23,7 +24,7 @@ from rich.text import Text
 from aiokata.grading.model import ExerciseGrade, SubmissionGrade, TaskGrade, TestGrade, report
 from aiokata.results import truncate
 
-FORMATS = ("table", "json", "csv", "junit", "gradescope", "markdown")
+FORMATS = ("table", "json", "csv", "junit", "gradescope", "markdown", "html")
 TABLE_WIDTH = 120  # of `render("table", ...)`, the table written to a file
 GRADESCOPE_TEST_OUTPUT = 7800  # characters per Gradescope test; their page stays readable
 GRADESCOPE_MESSAGE = 1200  # of each test's message there, so one failure leaves room for more
@@ -80,6 +81,7 @@ def render(fmt: str, submissions: list[SubmissionGrade]) -> str:
         "junit": _junit,
         "gradescope": _gradescope,
         "markdown": _markdown,
+        "html": _html,
     }
     if fmt not in writers:
         raise FormatError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
@@ -343,6 +345,15 @@ def _gradescope(submissions: list[SubmissionGrade]) -> str:
         "tests": tests,
     }
     return json.dumps(results, indent=2, sort_keys=True) + "\n"
+
+
+# --- html ----------------------------------------------------------------------------------
+
+
+def _html(submissions: list[SubmissionGrade]) -> str:
+    from aiokata.grading import report  # Jinja2 is loaded only for the page that needs it
+
+    return report.render_html(submissions)
 
 
 # --- markdown ------------------------------------------------------------------------------
