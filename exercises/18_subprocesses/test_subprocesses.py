@@ -96,8 +96,8 @@ class Children:
         (scratch / "pids").mkdir()
         self.procs: list[asyncio.subprocess.Process] = []
 
-    def command(self, body: str, *extra_args: str) -> list[str]:
-        prelude = CHILD_PRELUDE.format(scratch=str(self.scratch), lifetime=CHILD_LIFETIME)
+    def command(self, body: str, *extra_args: str, lifetime: float = CHILD_LIFETIME) -> list[str]:
+        prelude = CHILD_PRELUDE.format(scratch=str(self.scratch), lifetime=lifetime)
         return [sys.executable, "-c", prelude + textwrap.dedent(body), *extra_args]
 
     def file(self, name: str) -> Path:
@@ -1749,7 +1749,8 @@ async def test_run_with_timeout_kills_a_child_that_ignores_sigterm(children):
             # Starting a Python child alone took over a second at a load of 13: the net is wide,
             # and only an answer that waits for this child forever fills it.
             6.0,
-            subprocesses.run_with_timeout(children.command(body), timeout=0.3),
+            # It outlives the net: a child that ended by itself would hide the missing kill.
+            subprocesses.run_with_timeout(children.command(body, lifetime=12), timeout=0.3),
             "run_with_timeout(timeout=0.3) of a child that ignores SIGTERM had not returned "
             "after 6 s. proc.terminate() sends SIGTERM, which only asks the child to stop: "
             "this one refuses, and waiting for it never ends. proc.kill() sends SIGKILL, "
