@@ -3,6 +3,7 @@
 import asyncio
 import heapq
 import linecache
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -257,6 +258,8 @@ def stuck_at(task: asyncio.Task) -> tuple | None:
             found.append(None)
         elif found is not None and found[2] is None:
             found[2] = getattr(getattr(obj, "cr_code", None), "co_name", type(obj).__name__)
+            if getattr(getattr(obj, "cr_code", None), "co_qualname", "") == "Event.wait":
+                found[2] = "Event.wait"
         obj = getattr(obj, "cr_await", None)
     if found is None:
         return None
@@ -494,6 +497,31 @@ def escaped_error(
     )
 
 
+def queue_errors(r: Run, scene: str, function: str) -> None:
+    """Fail with a teaching line for the queue errors a learner's own code tends to raise."""
+    leaves = [r.error] if r.error is not None else []
+    while any(isinstance(e, BaseExceptionGroup) for e in leaves):
+        leaves = [
+            x for e in leaves for x in (e.exceptions if isinstance(e, BaseExceptionGroup) else [e])
+        ]
+    for error in leaves:
+        if isinstance(error, AttributeError) and "shutdown" in str(error):
+            fail(
+                f"{scene}: {function} raised {error!r}. Queue.shutdown() is new in Python 3.13, "
+                f"and these tests ran on Python {sys.version_info[0]}.{sys.version_info[1]}. "
+                "Keep a fallback for older versions (`if hasattr(queue, 'shutdown'):` ... "
+                "else cancel the workers, or put one sentinel per worker, and drop the "
+                "waiting items with get_nowait() + task_done())."
+            )
+        if isinstance(error, asyncio.QueueFull) and function == "process_all()":
+            fail(
+                f"{scene}: process_all() raised QueueFull. Likely: a bounded queue "
+                "(asyncio.Queue(maxsize)) filled with put_nowait(), which refuses an item "
+                "once the queue is full. Give the items an unbounded asyncio.Queue(), or "
+                "`await queue.put(item)` while the workers are already taking them."
+            )
+
+
 def own_time_limit(r: Run, scene: str, function: str) -> None:
     if isinstance(r.error, TimeoutError):
         fail(
@@ -530,6 +558,23 @@ def all_done(r: Run, lead: str, calls: list, noun: str) -> None:
     raised = [c for c in calls if c.how == "raised"]
     done = "fetched" if noun == "URL" else "handled"
     head = f"{lead}, though every {noun} had been {done} by {last:g} s.{stuck_text(r)}"
+    if r.stuck is not None and r.stuck[2] == "Event.wait":
+        fail(
+            f"{head} That line waits for an asyncio.Event, and nothing set it, though the "
+            "work was done. If it is what join() waits for (the pool to stop, say), wait for "
+            "the queue instead: `await queue.join()` returns once task_done() has been called "
+            "for every item put on it."
+        )
+    swallowed = [c for c in calls if c.how == "cancelled"]
+    if stuck_on_workers(r) and swallowed and r.stuck_tasks:
+        c = swallowed[0]
+        fail(
+            f"{head} That waits for the workers, which did not end: {len(r.stuck_tasks)} "
+            f"still running, though the {noun} {c.item!r} they were on was cancelled at "
+            f"{c.cancelled_at:g} s and ended cancelled. Likely: the worker catches the "
+            "CancelledError (`except BaseException:`, or a bare `except:`) and carries on "
+            "with its loop. Catch `Exception` only: a CancelledError must end the worker."
+        )
     if stuck_on_workers(r):
         fail(
             f"{head} That waits for tasks that never end: likely workers never told to stop "
@@ -599,6 +644,7 @@ def judge_pool(r: Run, handle: Handle, items, before: list, workers: int, scene:
             "or used as dict keys; an item can be anything, a list included, and may come "
             "twice. Keep each result by its item's position (its index) instead."
         )
+    queue_errors(r, scene, "process_all()")
     escaped_error(r, errors, scene, "process_all()", "handle() of an item")
     own_time_limit(r, scene, "process_all()")
     if (error := unexpected(r)) is not None:
@@ -607,7 +653,13 @@ def judge_pool(r: Run, handle: Handle, items, before: list, workers: int, scene:
         hung_pool(r, handle, items, scene)
     check_alive(r, scene, "process_all()")
     if r.cancelled:
-        fail(f"{scene}: process_all() ended cancelled, though nothing cancelled it.")
+        fail(
+            f"{scene}: process_all() ended cancelled at {r.ended_at:g} s, though nothing "
+            "cancelled it. Likely: `await asyncio.gather(*workers)` after cancelling the "
+            "workers, without return_exceptions=True: it raises the first cancelled worker's "
+            "CancelledError. "
+            "Await them with `asyncio.gather(*workers, return_exceptions=True)`."
+        )
     if list(items) != before or len(items) != len(before):
         fail(
             f"{scene}: process_all() changed the caller's items: they were {before!r}, and "
@@ -649,10 +701,45 @@ def judge_pool(r: Run, handle: Handle, items, before: list, workers: int, scene:
     got = r.value
 
     def likely(got: list) -> str:
+        foreign = [g for g in got if not any(same(g, e) for e in expected)]
+        if len(got) != len(expected) and foreign and not isinstance(foreign[0], Exception):
+            return (
+                f"One result per item, in the order of items. {foreign[0]!r} is not what "
+                "handle() gave for any item of this call: likely the results are kept where "
+                "another call also writes them (a list at module level, or a default "
+                "argument). Make the list of results inside each call."
+            )
         if len(got) != len(expected):
             return (
                 "One result per item, in the order of items. Likely: results kept in a dict "
                 "keyed by item (an item given twice is one key) or in a set."
+            )
+        cut = [
+            c
+            for i, g in zip(items, got, strict=True)
+            if g is None
+            for c in handle.calls_of(i)
+            if c.how == "cancelled"
+        ]
+        if cut:
+            c = cut[0]
+            return (
+                f"handle({c.item!r}) was cancelled at {c.cancelled_at:g} s, before it had "
+                f"finished, and process_all() returned at {r.ended_at:g} s without its result: "
+                "queue.join() returned while items were still being handled. Likely: "
+                "task_done() called right after get(), before handle() is done. Call it in a "
+                "`finally:` after the item has been handled."
+            )
+        dropped = [
+            (i, e)
+            for i, e, g in zip(items, expected, got, strict=True)
+            if g is None and e is not None and not e and not isinstance(e, Exception)
+        ]
+        if dropped:
+            return (
+                f"handle({dropped[0][0]!r}) returned {dropped[0][1]!r}, and its place holds "
+                "None. Likely: a falsy result is not stored (`if result:`, or `result or "
+                "None`). Store whatever handle() returned, 0, '' and [] included."
             )
         if sorted(map(key, got)) == sorted(map(key, expected)):
             return (
@@ -730,6 +817,11 @@ def judge_pool(r: Run, handle: Handle, items, before: list, workers: int, scene:
                 "workers were awaited one after another (`await worker()` in a loop) instead "
                 "of started together as tasks with asyncio.create_task()."
                 if handle.peak == 1 and workers > 1 and len(items) > 1
+                else f"At most {handle.peak} handle() calls ever ran at once, though "
+                f"workers={workers} and {len(items)} items were waiting at 0 s. Likely: fewer "
+                f"workers than asked (a cap such as min(workers, 3) or os.cpu_count()). Start "
+                "exactly `workers` worker tasks."
+                if 1 < handle.peak < min(workers, len(items))
                 else "Each item must start the moment a worker is free, in the order given."
             )
         )
@@ -764,6 +856,12 @@ async def test_process_all_runs_the_workers_at_once_and_keeps_the_order_of_items
 @pytest.mark.task(1)
 async def test_at_most_workers_at_once_and_never_fewer_while_items_wait():
     await pool_case([f"job{i}" for i in range(7)], 3)
+
+
+@pytest.mark.task(1)
+async def test_many_workers_all_run_at_once():
+    await pool_case([f"job{i}" for i in range(8)], 8)
+    await pool_case([f"job{i}" for i in range(50)], 50)
 
 
 @pytest.mark.task(1)
@@ -891,6 +989,18 @@ async def cancelled_pool(items, workers: int, running, cleanups=()) -> None:
                 if any(c.how == "cancelled" for c in handle.calls)
                 else ""
             )
+        )
+    if not r.cancelled and r.ended_at is not None and r.ended_at < 0.5:
+        fail(
+            f"{scene}: process_all() returned {r.value!r} at {r.ended_at:g} s, before it was "
+            "cancelled at 0.5 s, though "
+            + (
+                f"handle({handle.calls[0].item!r}) takes 1 s"
+                if handle.calls
+                else "no handle() had been called"
+            )
+            + ". Likely: queue.join() returned before the items were handled (task_done() "
+            "right after get(), before handle() is done)."
         )
     if not r.cancelled:
         fail(
@@ -1097,6 +1207,10 @@ def hung_crawl(r: Run, site: Site, start: str, scene: str) -> None:
                 " Likely: `if link:` (or `if url:`), which skips the URL '' : every string "
                 "is a URL, the empty one too."
                 if never[0] == ""
+                else sentinel_hint(never[0]).replace(
+                    "an item can be anything", "a URL can be any string"
+                )
+                if sentinel_hint(never[0])
                 else " Likely: every worker had stopped while URLs were still to come: a "
                 "loop such as `while not queue.empty():` ends the moment the queue is empty, "
                 "though a page being fetched may still add links. Let each worker wait with "
@@ -1111,6 +1225,7 @@ def judge_crawl(r: Run, site: Site, start: str, workers: int, scene: str, before
     URLs earlier crawls (in this process) fetched."""
     check_spin(r, scene)
     known = [site.outcome(c.item) for c in site.calls]
+    queue_errors(r, scene, "crawl()")
     escaped_error(r, known, scene, "crawl()", "fetch() of a page")
     own_time_limit(r, scene, "crawl()")
     if (error := unexpected(r)) is not None:
@@ -1119,7 +1234,13 @@ def judge_crawl(r: Run, site: Site, start: str, workers: int, scene: str, before
         hung_crawl(r, site, start, scene)
     check_alive(r, scene, "crawl()")
     if r.cancelled:
-        fail(f"{scene}: crawl() ended cancelled, though nothing cancelled it.")
+        fail(
+            f"{scene}: crawl() ended cancelled at {r.ended_at:g} s, though nothing "
+            "cancelled it. Likely: `await asyncio.gather(*workers)` after cancelling the "
+            "workers, without return_exceptions=True: it raises the first cancelled worker's "
+            "CancelledError. "
+            "Await them with `asyncio.gather(*workers, return_exceptions=True)`."
+        )
     for url, links in site.copies.items():
         if site.pages[url][1] != links:
             fail(
@@ -1143,7 +1264,12 @@ def judge_crawl(r: Run, site: Site, start: str, workers: int, scene: str, before
                 f"{', '.join(f'{c.started:g}' for c in calls)} s; expected once: every URL is "
                 "fetched exactly once, however many links point to it."
                 + (
-                    " Likely: the start URL was not marked as seen, so a link back to it "
+                    f" Its first fetch had already ended at {calls[0].ended:g} s, raising "
+                    f"{site.outcome(url)!r}: a page that fails is kept with its error, not "
+                    "tried again. Likely: the URL is taken out of the set of seen URLs (or put "
+                    "back on the queue) when its fetch fails."
+                    if calls[0].how == "raised" and calls[1].started >= calls[0].ended
+                    else " Likely: the start URL was not marked as seen, so a link back to it "
                     "queued it again."
                     if url == start
                     else " Likely: a URL is marked as seen only once it has been fetched (or "
@@ -1158,6 +1284,28 @@ def judge_crawl(r: Run, site: Site, start: str, workers: int, scene: str, before
     never = [u for u in expected if not site.calls_of(u)]
     if never:
         url = never[0]
+        if url not in found_at(site, start):
+            unfinished = [c for c in site.calls if c.how != "returned" and c.how != "raised"]
+            fail(
+                f"{scene}: crawl() returned at {r.ended_at:g} s without fetching {url!r}: the "
+                "fetch that would have found it had not ended by then"
+                + (
+                    f" (fetch({unfinished[0].item!r}), started at {unfinished[0].started:g} s, "
+                    f"was {unfinished[0].how or 'still running'}"
+                    + (
+                        f" at {unfinished[0].cancelled_at:g} s"
+                        if unfinished[0].cancelled_at is not None
+                        else ""
+                    )
+                    + ")"
+                    if unfinished
+                    else ""
+                )
+                + ". crawl() must wait until every URL taken has been fetched and its links "
+                "queued. Likely: queue.join() returned early (task_done() called right after "
+                "get(), before the fetch), or the crawl ends when the queue is empty rather "
+                "than on `await queue.join()`."
+            )
         when, page, _ = found_at(site, start)[url]
         fail(
             f"{scene}: crawl() returned without fetching {url!r}, found at {when:g} s on "
@@ -1166,6 +1314,10 @@ def judge_crawl(r: Run, site: Site, start: str, workers: int, scene: str, before
                 " Likely: `if link:` (or `if url:`), which skips the URL '': every string is a "
                 "URL, the empty one too."
                 if url == ""
+                else sentinel_hint(url).replace(
+                    "an item can be anything", "a URL can be any string"
+                )
+                if sentinel_hint(url)
                 else f" An earlier crawl() (in this run of the tests) fetched a page {url!r} "
                 "too: likely the set of seen URLs is kept between calls (at module level). "
                 "Make it inside each call."
@@ -1175,6 +1327,16 @@ def judge_crawl(r: Run, site: Site, start: str, workers: int, scene: str, before
         )
 
     def likely(got: dict) -> str:
+        fetched = {c.item for c in site.calls}
+        extra = [u for u in got if u not in fetched]
+        if extra:
+            return f"The result holds {extra[0]!r}, which this crawl() never fetched" + (
+                ", but an earlier crawl() (in this run of the tests) did: likely the dict "
+                "of results is kept between calls (at module level, or a default "
+                "argument). Make it inside each call."
+                if extra[0] in before
+                else "."
+            )
         for url, want in expected.items():
             have = got.get(url, "missing")
             if isinstance(want, Exception) and have is not want:
@@ -1247,7 +1409,12 @@ def check_frontier(site: Site, start: str, workers: int, scene: str) -> None:
                     "at its next poll. Wait with `await queue.get()` instead."
                 )
             else:
-                hint = " A URL found must be fetched the moment a worker is free."
+                hint = (
+                    " A URL found must be fetched the moment a worker is free. Possibly: a "
+                    "bounded frontier (Queue(maxsize)) where a worker waits in `await "
+                    "queue.put()` for room before it takes the next URL, a worker that sleeps "
+                    "before its next get(), or fewer workers than asked."
+                )
             fail(
                 f"{scene}: {url!r}, found at {when:g} s {on}, was only fetched from "
                 f"{call.started:g} s, though at {t:g} s only {busy} of the {workers} workers "
@@ -1347,6 +1514,8 @@ async def test_the_empty_url_and_pages_without_links():
 async def test_urls_are_kept_exactly_as_given():
     links = [" a", "a", "a ", "A", "é", "a#top", "a/", "a?q=1"]
     await crawl_case({"home": (1, links), **{u: (1, []) for u in links}}, "home", 4)
+    odd = ["STOP", "None", "done", "stop", ""]
+    await crawl_case({"home": (1, odd), **{u: (1, ["home"]) for u in odd}}, "home", 2)
 
 
 @pytest.mark.task(2)
@@ -1427,6 +1596,14 @@ async def cancelled_crawl(pages: dict, workers: int, at: float, running: list) -
     check_spin(r, scene)
     if (error := unexpected(r)) is not None:
         raise error
+    if not r.cancelled and r.ended_at is not None and r.ended_at < at:
+        fail(
+            f"{scene}: crawl() returned {r.value!r} at {r.ended_at:g} s, before it was "
+            f"cancelled at {at:g} s, though its pages take 1 s each. Likely: queue.join() "
+            "returned before the pages were fetched (task_done() right after get(), before "
+            "the fetch), or the crawl ends when the queue is empty instead of on "
+            "`await queue.join()`."
+        )
     if not r.cancelled:
         fail(
             f"{scene}: crawl() "
@@ -1655,6 +1832,7 @@ def judge_block(
             "full. `await queue.put(item)` waits for room instead: that wait is the "
             "backpressure."
         )
+    queue_errors(r, scene, "the pool")
     errors = [handle.outcome_of(c.item) for c in handle.calls]
     escaped_error(
         r,
@@ -1693,7 +1871,13 @@ def judge_block(
             + "; expected the CancelledError to go on to the caller. Do not swallow it."
         )
     if plan.stopped_at is None and r.cancelled:
-        fail(f"{scene}: the block ended cancelled, though nothing cancelled it.")
+        fail(
+            f"{scene}: the block ended cancelled at {r.ended_at:g} s, though nothing "
+            "cancelled it. Likely: `await asyncio.gather(*workers)` after cancelling the "
+            "workers, without return_exceptions=True: it raises the first cancelled worker's "
+            "CancelledError. "
+            "Await them with `asyncio.gather(*workers, return_exceptions=True)`."
+        )
     if b.entered is not b.pool:
         fail(
             f"{scene}: `async with Pool(...) as pool:` gave {b.entered!r}; expected the pool "
@@ -1728,12 +1912,27 @@ def judge_block(
                     and start is not None
                     and r.ended_at <= start
                     and not sentinel_hint(item)
-                    else "." + (sentinel_hint(item) if not calls else "")
+                    else "."
+                    + (sentinel_hint(item) if not calls else "")
+                    + (
+                        " A failed item is kept in pool.errors, not tried again."
+                        if len(calls) > wanted and isinstance(handle.outcome_of(item), Exception)
+                        else ""
+                    )
                 )
             )
     times = [t for _, t in b.submitted]
 
     def likely(got: list) -> str:
+        moments = {0} | {x for c in handle.calls for x in (c.started, c.ended) if x is not None}
+        odd = [t for t in got if t not in moments and t not in plan.submitted]
+        if odd:
+            return (
+                f"A submit() returned at {odd[0]:g} s, when nothing happened that could make "
+                "room (no handle() started or ended then). Likely: submit() checks "
+                "queue.full() on a timer (a loop with asyncio.sleep()) instead of waiting with "
+                "`await queue.put(item)`, which returns the moment a worker takes an item."
+            )
         if len(got) == len(plan.submitted) and len(got) > maxsize and all(t == got[0] for t in got):
             return (
                 "Every submit() returned at once: the queue has no bound. asyncio.Queue() "
@@ -1767,6 +1966,22 @@ def judge_block(
             continue
         for c in handle.calls_of(item):
             if c.started == start and c.cancelled_at != plan.stopped_at:
+                if r.ended_at is not None and r.ended_at < plan.stopped_at:
+                    fail(
+                        f"{scene}: the `async with` was already over at {r.ended_at:g} s, "
+                        f"before the cancellation at {plan.stopped_at:g} s, and handle({item!r}) "
+                        f"(started at {start:g} s) "
+                        + (
+                            f"was cancelled at {c.cancelled_at:g} s"
+                            if c.cancelled_at is not None
+                            else f"{c.how or 'was still running'}"
+                            + (f" at {c.ended:g} s" if c.ended is not None else "")
+                        )
+                        + ", before it had finished. Leaving the block after a normal end must "
+                        "wait until every item has been handled. Likely: queue.join() returned "
+                        "while items were still being handled (task_done() called right after "
+                        "get(), before handle() is done)."
+                    )
                 fail(
                     f"{scene}: handle({item!r}) was running when the block stopped at "
                     f"{plan.stopped_at:g} s, and it {c.how or 'was still running'}"
@@ -1831,6 +2046,32 @@ async def block_case(
     return r, b, handle, plan, scene
 
 
+def join_likely(handle: Handle):
+    """The hint for a pool.join() that returned at the wrong time, from what handle() saw."""
+
+    def likely(got) -> str:
+        for t in got if isinstance(got, list) else [got]:
+            if t is None:
+                continue
+            running = [
+                c for c in handle.calls if c.started <= t and (c.ended is None or c.ended > t)
+            ]
+            if running:
+                return (
+                    f"At {t:g} s handle({running[0].item!r}) was still running: pool.join() "
+                    "returned while an item was being handled. It must wait until every item "
+                    "submitted has been handled, not only until none is waiting: `await "
+                    "queue.join()` (with task_done() in a `finally:` after each item), not "
+                    "queue.empty() or qsize()."
+                )
+        return (
+            "pool.join() returns once every item submitted so far has been handled: `await "
+            "queue.join()`."
+        )
+
+    return likely
+
+
 def submits(*items) -> list:
     return [("submit", item) for item in items]
 
@@ -1866,19 +2107,24 @@ async def test_a_pool_left_at_once_stops_its_idle_workers():
 @pytest.mark.task(3)
 async def test_an_error_neither_stops_a_worker_nor_hangs_join():
     spec = [("bad", 0.5, Broken("bad broke")), ("worse", 1, Broken("worse broke"))]
-    _, b, *_ = await block_case([*submits("bad", "a", "worse", "b"), ("join",)], 1, 2, spec=spec)
-    checks.equal(b.joins, [3.5], "pool.join() after the four items: when it returned")
+    _, b, handle, *_ = await block_case(
+        [*submits("bad", "a", "worse", "b"), ("join",)], 1, 2, spec=spec
+    )
+    checks.equal(
+        b.joins, [3.5], "pool.join() after the four items: when it returned", join_likely(handle)
+    )
 
 
 @pytest.mark.task(3)
 async def test_join_returns_once_nothing_is_waiting_or_being_handled():
-    _, b, *_ = await block_case([("join",), *submits("a", "b"), ("join",), ("join",)], 2, 1)
+    _, b, handle, *_ = await block_case([("join",), *submits("a", "b"), ("join",), ("join",)], 2, 1)
     checks.equal(
         b.joins,
         [0, 1, 1],
         "pool.join() before any submit(), after two 1 s items, and again: when each returned",
+        join_likely(handle),
     )
-    _, b, *_ = await block_case(
+    _, b, handle, *_ = await block_case(
         [*submits("a"), ("waiter", "w"), ("sleep", 0.5), *submits("b"), ("sleep", 2)], 1, 5
     )
     checks.equal(
@@ -1886,6 +2132,7 @@ async def test_join_returns_once_nothing_is_waiting_or_being_handled():
         2,
         "Another task's pool.join(), while 'a' (at 0 s) and 'b' (at 0.5 s) are handled: "
         "when it returned (once nothing was waiting or being handled)",
+        join_likely(handle),
     )
 
 
@@ -2038,6 +2285,15 @@ async def test_the_same_item_submitted_twice_is_handled_twice():
 async def test_an_item_of_a_day_and_a_submit_that_waits_a_day():
     spec = [("nightly", DAY, "ok")]
     await block_case(submits("a", "nightly", "b"), 2, 1, spec=spec, limit=3 * DAY)
+    _, b, handle, *_ = await block_case(
+        [*submits("nightly", "a"), ("join",)], 2, 1, spec=spec, limit=3 * DAY
+    )
+    checks.equal(
+        b.joins,
+        [DAY],
+        "pool.join() while 'nightly' (a day) is handled: when it returned",
+        join_likely(handle),
+    )
     await block_case(submits("nightly", "a", "b"), 1, 1, spec=spec, limit=3 * DAY)
 
 
