@@ -196,6 +196,14 @@ def lost_update_hint(bank: Bank) -> str:
             if repeated
             else ""
         )
+        if bank.most_recording == 1:
+            return (
+                f"The ledger was asked to record {bank.records()}, one record at a time.{seen} "
+                "So the records waited for each other, but the balance was read before the "
+                "wait. Likely: the balance read (or the new one worked out) before taking the "
+                "lock; read it inside `async with self.lock:`, and hold the lock from reading "
+                "the balance to writing it."
+            )
         return (
             f"The ledger was asked to record {bank.records()}, and {bank.most_recording} "
             f"records ran at the same time.{seen} Likely: no lock around the read, the "
@@ -394,8 +402,14 @@ async def test_a_withdrawal_larger_than_the_balance_is_refused():
         kind, value = outcome
         fail(
             f"{what} {kind} {value!r} (the balance is now {account.balance!r}); expected it to "
-            "raise Overdrawn (the class in synchronization.py). Check the balance before the "
-            "change, inside the lock."
+            "raise Overdrawn (the class in synchronization.py)."
+            + (
+                f" The withdrawal was refused, but with a {type(value).__name__}: raise "
+                "Overdrawn itself (`raise Overdrawn(...)`)."
+                if kind == "raised" and isinstance(value, Exception) and account.balance == 50
+                else " Check the balance before the change, inside the lock, and refuse a "
+                "withdrawal larger than it with `raise Overdrawn(...)`."
+            )
         )
     if bank.ledger_calls or bank.notify_calls:
         fail(
@@ -585,11 +599,12 @@ async def test_a_failed_record_changes_nothing_and_the_account_goes_on(how):
 
 
 @pytest.mark.task(1)
-async def test_a_change_cancelled_while_recording_leaves_the_balance_and_frees_the_account():
+@pytest.mark.parametrize("how", ["deposit", "withdraw"])
+async def test_a_change_cancelled_while_recording_leaves_the_balance_and_frees_the_account(how):
     gate = asyncio.Event()  # never set: the first record only ends by being cancelled
     bank = Bank(gates={0: gate})
     account = bank.open(100)
-    first = asyncio.create_task(account.withdraw(30))
+    first = asyncio.create_task(getattr(account, how)(30))
     second = asyncio.create_task(account.deposit(5))  # waits for the first
     third = asyncio.create_task(account.deposit(7))  # waits too, and is cancelled while waiting
     tasks = [first, second, third]
@@ -602,11 +617,11 @@ async def test_a_change_cancelled_while_recording_leaves_the_balance_and_frees_t
         raise_unexpected(*tasks)
         if not second.done():
             fail(
-                "a withdrawal was cancelled while ledger() recorded it, and the deposit waiting "
+                f"{how}(30) was cancelled while ledger() recorded it, and the deposit waiting "
                 "behind it never ended: the account's lock was never released. Likely: "
-                "lock.acquire() and lock.release() without try/finally (or an `except "
-                "Exception:` that frees it: a CancelledError is a BaseException); use `async "
-                "with self.lock:`."
+                f"{how}() frees it with lock.acquire() and lock.release() without try/finally "
+                "(or in an `except Exception:`: a CancelledError is a BaseException); use "
+                "`async with self.lock:`."
             )
     finally:
         await settle(tasks, 0)
@@ -615,9 +630,9 @@ async def test_a_change_cancelled_while_recording_leaves_the_balance_and_frees_t
             fail(f"a change cancelled {name} {how_it_ended(task)}; expected it to end cancelled.")
     checks.equal(
         bank.records(),
-        [(100, 70), (100, 105)],
-        "A withdrawal of 30 cancelled while recording, then a deposit of 5 (and one of 7 "
-        "cancelled while waiting): what the ledger was asked to record",
+        [(100, 70 if how == "withdraw" else 130), (100, 105)],
+        f"{how}(30) cancelled while recording, then a deposit of 5 (and one of 7 cancelled "
+        "while waiting): what the ledger was asked to record",
         "A change cancelled while waiting for its turn never happens; the next one starts "
         "from the balance the cancelled one left unchanged.",
     )
@@ -765,14 +780,24 @@ async def test_account_in_any_scenario(start, ops, ledger_time, notify_time):
         "Make the changes one at a time, in the order asked, each checked against the balance "
         "the ones before it left.",
     )
+
+    def records_hint() -> str:
+        refused = sum(o[0] == "Overdrawn" for o in outcomes)
+        if refused and len(bank.ledger_calls) > len(records):
+            return (
+                f"ledger() was called {checks.count(len(bank.ledger_calls), 'time')}, for "
+                f"{checks.count(len(records), 'change')} made and "
+                f"{checks.count(refused, 'withdrawal')} refused (Overdrawn): a refused "
+                "withdrawal is not recorded. Likely: the record made before the balance is "
+                "checked; check first, then record."
+            )
+        return "Each change waits for the one before it to be recorded and made, and no longer."
+
     checks.equal(
         [(c["old"], c["new"], c["began"]) for c in bank.ledger_calls],
         records,
         f"{scene}: the ledger records (old, new, when each began)",
-        lambda _: (
-            lost_update_hint(bank)
-            or "Each change waits for the one before it to be recorded and made, and no longer."
-        ),
+        lambda _: lost_update_hint(bank) or records_hint(),
     )
     checks.equal(
         [(c["balance"], c["began"]) for c in bank.notify_calls],
@@ -829,7 +854,19 @@ async def test_every_waiter_goes_on_the_moment_the_signal_is_given():
         at = now()  # 5 1/3 s
         raise_unexpected(*tasks)
         if log:
-            fail(f"before the signal was given, waiters went on: {log} (name, when).")
+            at_once = sorted(log) == [("A", 0.0), ("B", 1.0), ("C", 2.0)][: len(log)]
+            fail(
+                f"before the signal was given, waiters went on: {log} (name, when)"
+                + (
+                    ", each the moment it called wait() (A at 0 s, B at 1 s, C at 2 s): wait() "
+                    "returned without waiting. Likely: it checks something that is always "
+                    "true, such as `if self.event:` (an Event object is always truthy; ask "
+                    "`self.event.is_set()`), or it never awaits the Event (`await "
+                    "self.event.wait()`)."
+                    if at_once
+                    else "."
+                )
+            )
         give(signal)
         await asyncio.sleep(1)
         raise_unexpected(*tasks)
@@ -851,7 +888,12 @@ async def test_every_waiter_goes_on_the_moment_the_signal_is_given():
         await settle(tasks, 0)
     given = signal.is_given()
     if given is not True:
-        fail(f"after give(), is_given() gave {given!r}; expected True.")
+        fail(
+            f"after give(), is_given() gave {given!r}; expected True, as the signal stays given "
+            "(and the waiters did go on). Likely: give() clears the Event right after setting "
+            "it (set() then clear()), or is_given() asks something other than the Event "
+            "(`return self.event.is_set()`)."
+        )
 
 
 @pytest.mark.task(2)
@@ -957,10 +999,25 @@ async def test_a_cancelled_waiter_leaves_the_others_waiting():
             )
         await asyncio.sleep(1)
         raise_unexpected(*tasks)
+        others = [tasks[0], tasks[2]]
+
+        def cancelled_hint(got) -> str:
+            if all(t.cancelled() for t in others):
+                return (
+                    "Cancelling B cancelled A and C too: they ended cancelled, though only B "
+                    "was. Likely: the waiters await one shared Future directly, and cancelling "
+                    "one await of a Future cancels the Future itself, for every waiter; await "
+                    "asyncio.shield(future), or share one asyncio.Event (a cancelled wait() "
+                    "leaves the others waiting)."
+                )
+            ended = [f"{n} {how_it_ended(t)}" for n, t in zip("AC", others, strict=True)]
+            return f"A cancelled waiter leaves the others waiting ({', '.join(ended)})."
+
         checks.equal(
             sorted(log),
             [("A", 4.0), ("C", 4.0)],
             "Three waiters, B cancelled, the signal given at 4 s: (who went on, when)",
+            cancelled_hint,
         )
     finally:
         await settle(tasks, 0)
@@ -1398,12 +1455,18 @@ def limit_hint(site: Site, limit: int, n: int):
                 "the limit counted wrong (Semaphore(limit + 1), or a count compared with >)."
             )
         if site.most < min(limit, n):
-            if site.most == 1:
-                return (
-                    "Only one fetch ran at a time: get_all() awaited each get() in turn. Start "
-                    "them all at once (asyncio.gather) and let the Semaphore hold back the rest."
-                )
-            return f"At most {site.most} fetches ran at once; the limit of {limit} allows more."
+            fewer = (
+                "Only one fetch ran at a time"
+                if site.most == 1
+                else f"At most {site.most} fetches ran at once, though the limit of {limit} "
+                "allows more"
+            )
+            return (
+                f"{fewer}. Likely: get_all() awaited each get() in turn (start them all at "
+                "once, with asyncio.gather, and let the Semaphore hold back the rest), or "
+                "get_all() holds a place itself (the Semaphore taken around the gather), so its "
+                "get()s have one fewer, or a Semaphore smaller than `limit`."
+            )
         return (
             "A waiting fetch must begin the moment a place is free, first come first served. "
             "Likely: the fetches were made in batches of `limit` (each batch waits for its "
@@ -1412,6 +1475,37 @@ def limit_hint(site: Site, limit: int, n: int):
         )
 
     return hint
+
+
+async def get_all_within(seconds: float, downloader, urls, site: Site, what: str = "get_all()"):
+    """downloader.get_all(urls), failing with what the site saw if it never ends."""
+    n = len(urls)
+    task = asyncio.ensure_future(downloader.get_all(urls))
+    await asyncio.wait([task], timeout=seconds)
+    if task.done():
+        return task.result()
+    began, running = len(site.calls), site.running
+    raised = sum(c["how"] == "Boom" for c in site.calls)
+    task.cancel()
+    await settle([task], 10)
+    likely = (
+        " Nothing was fetching, yet fetches were left to start: the places were held by "
+        "something else. Likely: "
+        + (
+            f"a place kept by each fetch that raised ({raised} did: free it in a finally, or "
+            "use `async with`), or "
+            if raised
+            else ""
+        )
+        + "get_all() holding a place itself (the Semaphore taken around the gather) while each "
+        "get() waits for another."
+    )
+    fail(
+        f"{what} never ended (the test waited {seconds:,.0f} s of loop time): {began} of its "
+        f"{n} {'fetch' if n == 1 else 'fetches'} had begun, and {running} "
+        f"{'was' if running == 1 else 'were'} still running."
+        + (likely if running == 0 and began < n else "")
+    )
 
 
 @pytest.mark.task(3)
@@ -1435,31 +1529,50 @@ async def test_get_fetches_once_and_gives_what_fetch_gave(looptime):
 async def test_get_all_runs_at_most_limit_fetches_at_once(limit, looptime):
     site = Site()
     downloader = sync.Downloader(site, limit)
-    urls = ["a", "b", "c", "d", "e"]
-    results = await checks.within(100, downloader.get_all(urls), "get_all() never ended.")
+    before = ["a", "b", "c", "d", "e"]
+    urls = list(before)
+    n = len(before)
+    results = await get_all_within(100, downloader, urls, site)
+    if urls != before:
+        fail(
+            f"get_all({before!r}) changed the caller's urls to {urls!r}; leave them unchanged "
+            "(read them, do not pop or remove them)."
+        )
     checks.equal(
         site.most,
         limit,
         f"A Downloader with limit {limit}, five 1 s pages: the most fetches at once",
-        limit_hint(site, limit, len(urls)),
+        limit_hint(site, limit, n),
     )
     checks.equal(
         [c["began"] for c in site.calls],
-        starts_with(limit, [FETCH] * len(urls)),
+        starts_with(limit, [FETCH] * n),
         f"A Downloader with limit {limit}, five 1 s pages: when each fetch began",
-        limit_hint(site, limit, len(urls)),
+        limit_hint(site, limit, n),
     )
     if not isinstance(results, list):
         fail(f"get_all() returned {results!r}, a {type(results).__name__}; expected a list.")
-    checks.equal(results, ["<a>", "<b>", "<c>", "<d>", "<e>"], "What get_all() returned")
-    checks.took(looptime, -(-len(urls) // limit), f"Five 1 s pages, {limit} at a time")
+    expected = ["<a>", "<b>", "<c>", "<d>", "<e>"]
+    checks.equal(
+        results,
+        expected,
+        "What get_all() returned",
+        lambda got: (
+            "The right pages, in another order. Likely: the results were kept in the order the "
+            "fetches finished (appended as each ended, or asyncio.as_completed / asyncio.wait); "
+            "return them in the order of urls, as gather does."
+            if isinstance(got, list) and got != expected and sorted(got) == expected
+            else "One result per url, in the order of urls."
+        ),
+    )
+    checks.took(looptime, -(-n // limit), f"Five 1 s pages, {limit} at a time")
 
 
 @pytest.mark.task(3)
 async def test_a_free_place_is_taken_at_once():
     site = Site(seconds={"slow": 3})
     downloader = sync.Downloader(site, 2)
-    await checks.within(100, downloader.get_all(["slow", "a", "b", "c"]), "get_all() never ended.")
+    await get_all_within(100, downloader, ["slow", "a", "b", "c"], site)
     checks.equal(
         site.began(),
         [("slow", 0), ("a", 0), ("b", 1), ("c", 2)],
@@ -1524,37 +1637,41 @@ async def test_the_limit_counts_every_fetch_of_the_downloader():
 
 
 @pytest.mark.task(3)
-async def test_two_downloaders_keep_their_own_places():
+@pytest.mark.parametrize("limit_a", [1, 2])
+async def test_two_downloaders_keep_their_own_places(limit_a):
     gate = asyncio.Event()
-    site_a, site_b = Site(gates={"held": gate}), Site()
-    a, b = sync.Downloader(site_a, 1), sync.Downloader(site_b, 2)
-    held = asyncio.create_task(a.get("held"))
+    held_urls = [f"held{n}" for n in range(limit_a)]
+    site_a, site_b = Site(gates={url: gate for url in held_urls}), Site()
+    a, b = sync.Downloader(site_a, limit_a), sync.Downloader(site_b, 2)
+    held = [asyncio.create_task(a.get(url)) for url in held_urls]
+    busy = f"downloader A (limit {limit_a}) was fetching {checks.count(limit_a, 'page')}"
     try:
         await asyncio.sleep(0)
-        raise_unexpected(held)
+        raise_unexpected(*held)
         await checks.within(
             10,
             asyncio.gather(b.get("x"), b.get("y")),
-            "While downloader A (limit 1) was fetching (the test kept its fetch waiting), "
-            "downloader B (limit 2) never finished two fetches: the two share their places. "
-            "Likely: the Semaphore is made at module level or as a class attribute; make it in "
-            "__init__, one for each Downloader.",
+            f"While {busy} (the test kept its fetches waiting), downloader B (limit 2) never "
+            "finished two fetches: the two share their places. Likely: the Semaphore is made "
+            "at module level, as a class attribute, or kept by its limit (so that Downloaders "
+            "of the same limit share one); make it in __init__, one for each Downloader.",
         )
         checks.equal(
             site_b.began(),
             [("x", 0), ("y", 0)],
-            "Downloader B (limit 2) while A is busy: (url, when its fetch began)",
+            f"Downloader B (limit 2) while {busy}: (url, when its fetch began)",
             "Each Downloader has its own `limit` places.",
         )
         gate.set()
-        checks.equal(
-            await checks.within(10, held, "A's fetch never ended."),
-            "<held>",
-            "Downloader A's get('held')",
-        )
+        for url, task in zip(held_urls, held, strict=True):
+            checks.equal(
+                await checks.within(10, task, "A's fetch never ended."),
+                f"<{url}>",
+                f"Downloader A's get({url!r})",
+            )
     finally:
         gate.set()
-        await settle([held], 10)
+        await settle(held, 10)
 
 
 @pytest.mark.task(3)
@@ -1584,11 +1701,8 @@ async def test_a_failed_fetch_frees_its_place_and_its_error_goes_on():
     site = Site(fail={"bad1", "bad2"})
     downloader = sync.Downloader(site, 1)
     try:
-        results = await checks.within(
-            100,
-            downloader.get_all(["bad1", "a", "bad2", "b"]),
-            "get_all() with failing fetches never ended (limit 1): likely a place is lost to "
-            "each fetch that raised.",
+        results = await get_all_within(
+            100, downloader, ["bad1", "a", "bad2", "b"], site, "get_all() with failing fetches"
         )
     except Boom as exc:
         fail(
@@ -1616,7 +1730,7 @@ async def test_get_all_fetches_every_url_as_given_and_leaves_urls_unchanged():
     downloader = sync.Downloader(site, 2)
     urls = ["a", "a", "", " a ", "zero", "none"]
     before = list(urls)
-    results = await checks.within(100, downloader.get_all(urls), "get_all() never ended.")
+    results = await get_all_within(100, downloader, urls, site)
     if urls != before:
         fail(
             f"get_all() changed the caller's urls from {before!r} to {urls!r}; leave them "
@@ -1731,9 +1845,7 @@ async def test_downloader_in_any_scenario(limit, urls, seconds, failing):
     site = Site(seconds=seconds, fail=failing)
     downloader = sync.Downloader(site, limit)
     before = list(urls)
-    results = await checks.within(
-        10**6, downloader.get_all(urls), f"{scene}: get_all() never ended."
-    )
+    results = await get_all_within(10**6, downloader, urls, site, f"{scene}: get_all()")
     checks.equal(urls, before, f"{scene}: the caller's urls afterwards", "Leave them unchanged.")
     if site.most > limit:
         fail(f"{scene}: {site.most} fetches ran at once; expected at most {limit}.")
@@ -2014,7 +2126,7 @@ async def test_producers_and_consumers_waiting_together_all_finish():
                 "woken. Likely: one Condition for both 'not full' and 'not empty' with notify(), "
                 "which wakes one waiter that may be of the wrong kind (a put() woken when only a "
                 "get() could go on, or the other way round); use notify_all(), or two Conditions "
-                "on one lock."
+                "on one lock, each woken with notify_all()."
             )
         checks.equal(
             sorted((item for _, item, _ in log), key=repr), ["a", "b"], "What the two get()s got"
@@ -2086,6 +2198,70 @@ async def test_a_get_or_put_cancelled_while_waiting_leaves_the_buffer_as_it_was(
     checks.equal(got, "b", "After a cancelled put('c'), get()")
     await asyncio.sleep(1)
     check_len(buffer, 0, "A put('c') cancelled while it waited adds nothing: afterwards")
+
+
+LOST_WAKE_UP = (
+    "Likely: {side} wakes one waiter with notify(), and on Python 3.11 and 3.12 a waiter "
+    "cancelled after it was woken, before it ran, does not pass the wake-up on (Python 3.13 "
+    "does): the other waiter is never woken. Wake them all with notify_all() (each checks "
+    "again, and the ones that cannot go on wait on), with one Condition or with two on one lock."
+)
+
+
+@pytest.mark.task(4)
+async def test_a_waiter_woken_then_cancelled_leaves_its_turn_to_the_next():
+    buffer = sync.BoundedBuffer(1)
+    getters = [asyncio.create_task(buffer.get()) for _ in range(2)]
+    try:
+        await asyncio.sleep(1)
+        raise_unexpected(*getters)
+        await checks.within(10, buffer.put("x"), "put('x') into an empty buffer never returned.")
+        getters[0].cancel()  # woken by the put, perhaps, but cancelled before it could run
+        await asyncio.wait(getters, timeout=10)
+        raise_unexpected(*getters)
+        got = [t.result() for t in getters if t.done() and not t.cancelled()]
+        if not got and len(buffer) == 1:
+            fail(
+                "two get()s waited on an empty BoundedBuffer(1), put('x') was called and the "
+                "first get() was cancelled straight after it: after 10 s the second get() still "
+                "waited, though the buffer held 'x'. " + LOST_WAKE_UP.format(side="put()")
+            )
+        checks.equal(
+            (got, len(buffer)),
+            (["x"], 0),
+            "Two get()s waiting, put('x'), the first get() cancelled at once: (what the get()s "
+            "got, len(buffer))",
+            "'x' is got exactly once, by the get() that was not cancelled (or by the first, if "
+            "it had taken it before it was cancelled).",
+        )
+    finally:
+        await settle(getters, 0)
+    await buffer.put("a")  # full again
+    putters = [asyncio.create_task(buffer.put(x)) for x in ("b", "c")]
+    try:
+        await asyncio.sleep(1)
+        raise_unexpected(*putters)
+        got = await checks.within(10, buffer.get(), "get() from a full buffer never returned.")
+        checks.equal(got, "a", "get() from a BoundedBuffer(1) holding 'a'")
+        putters[0].cancel()  # woken by the get, perhaps, but cancelled before it could run
+        await asyncio.wait(putters, timeout=10)
+        raise_unexpected(*putters)
+        if not putters[1].done() and len(buffer) == 0:
+            fail(
+                "two put()s ('b', then 'c') waited on a full BoundedBuffer(1), get() took its "
+                "item and put('b') was cancelled straight after it: after 10 s put('c') still "
+                "waited, though the buffer was empty. " + LOST_WAKE_UP.format(side="get()")
+            )
+        expected = ["b"] if not putters[0].cancelled() else ["c"]
+        rest = [await checks.within(10, buffer.get(), "get() never returned.")]
+        checks.equal(
+            rest,
+            expected,
+            "Two put()s waiting on a full buffer, get(), the first put() cancelled at once: "
+            "what the buffer then held",
+        )
+    finally:
+        await settle(putters, 0)
 
 
 @pytest.mark.task(4)
@@ -2256,8 +2432,15 @@ def expected_began(times, rounds: int, upto: int | None = None) -> list:
     return sorted((i, r, starts[r]) for i in range(len(times)) for r in range(last))
 
 
-def lockstep_hint(crew: Crew) -> Callable:
+def lockstep_hint(crew: Crew, rounds: int | None = None) -> Callable:
     def hint(got) -> str:
+        seen = sorted({c["round"] for c in crew.calls})
+        if rounds is not None and seen != list(range(rounds)):
+            return (
+                f"The workers were called for rounds {seen}; expected rounds 0 to "
+                f"{rounds - 1}, {rounds} of them. Likely: the loop over the rounds is off by "
+                "one (`range(rounds - 1)`, `range(1, rounds)`); use `for r in range(rounds)`."
+            )
         ends = {(c["worker"], c["round"]): c["ended"] for c in crew.calls}
         firsts = sorted((c["began"], c["worker"]) for c in crew.calls if c["round"] == 0)
         if firsts and firsts[0][0] != firsts[-1][0]:
@@ -2330,7 +2513,7 @@ async def test_in_rounds_meets_after_every_round(looptime):
         expected_began(times, 3),
         "Three workers taking [1, 2, 1], [3, 1, 1] and [2, 1, 4] s: (worker, round, when it "
         "began); rounds begin at 0, 3 and 5 s",
-        lockstep_hint(crew),
+        lockstep_hint(crew, 3),
     )
     if not isinstance(results, list) or not all(isinstance(row, list) for row in results):
         fail(f"in_rounds() returned {results!r}; expected a list with one list per round.")
@@ -2390,39 +2573,71 @@ async def test_in_rounds_runs_a_worker_given_twice_twice_and_leaves_workers_unch
         sorted((c["worker"], c["round"]) for c in crew.calls),
         [(0, 0), (0, 0), (0, 1), (0, 1), (1, 0), (1, 1)],
         "Workers [w0, w1, w0] for 2 rounds: (worker, round) of each call",
-        "A worker given twice runs twice a round: a task per place in the list.",
+        lambda got: (
+            lockstep_hint(crew, 2)(got)
+            if sorted({c["round"] for c in crew.calls}) != [0, 1]
+            else "A worker given twice runs twice a round: a task per place in the list."
+        ),
     )
+
+    def place_hint(got) -> str:
+        expected = [[0, "", 0], [None, [], None]]
+        if (
+            isinstance(got, list)
+            and len(got) == 2
+            and all(isinstance(row, list) and len(row) == 3 for row in got)
+            and all(row[:2] == want[:2] for row, want in zip(got, expected, strict=True))
+            and got[0][2] is None
+        ):
+            return (
+                "The third place, w0 given a second time, was left None while w0's first place "
+                "has its results. Likely: the place found with workers.index(worker), which "
+                "gives a worker given twice its first place both times; number the places with "
+                "enumerate(workers) instead."
+            )
+        return "Keep every result, false ones too, at its worker's place."
+
     checks.equal(
         results,
         [[0, "", 0], [None, [], None]],
         "Workers [w0, w1, w0] giving 0/None and ''/[]: what in_rounds() returned",
-        "Keep every result, false ones too, at its worker's place.",
+        place_hint,
     )
     checks.equal(crew.since(), 4.0, "Two rounds whose slowest takes 2 s: done at")
 
 
 @pytest.mark.task(5)
-async def test_two_in_rounds_at_once_keep_their_own_barriers():
-    a = Crew([[1, 1], [2, 2]])
-    b = Crew([[3, 1], [1, 1], [1, 5]])
+@pytest.mark.parametrize(
+    "times_a, times_b",
+    [
+        ([[1, 1], [2, 2]], [[3, 1], [1, 1], [1, 5]]),  # 2 workers and 3
+        ([[1, 1], [3, 3]], [[2, 2], [4, 4]]),  # 2 and 2: a barrier kept by size is shared
+    ],
+    ids=["2_and_3_workers", "2_and_2_workers"],
+)
+async def test_two_in_rounds_at_once_keep_their_own_barriers(times_a, times_b):
+    a, b = Crew(times_a), Crew(times_b)
     got = await checks.within(
         100,
         asyncio.gather(sync.in_rounds(a.workers, 2), sync.in_rounds(b.workers, 2)),
-        "Two in_rounds() at once (2 workers and 3) never both ended: their workers waited for "
-        "each other. Likely: one barrier shared by every call (made at module level, or kept "
-        "in a global); make it inside in_rounds(), one for each call.",
+        f"Two in_rounds() at once ({len(times_a)} workers and {len(times_b)}) never both "
+        "ended: their workers waited for each other. Likely: one barrier shared by every call "
+        "(made at module level, kept in a global, or kept by its number of workers); make it "
+        "inside in_rounds(), one for each call.",
     )
-    for crew, times, name in (
-        (a, [[1, 1], [2, 2]], "first"),
-        (b, [[3, 1], [1, 1], [1, 5]], "second"),
-    ):
+    for crew, times, name in ((a, times_a, "first"), (b, times_b, "second")):
         checks.equal(
             crew.began(),
             expected_began(times, 2),
             f"Two in_rounds() at once, the {name}'s workers: (worker, round, when it began)",
             lambda got, crew=crew: (
-                lockstep_hint(crew)(got)
-                + " Each in_rounds() call meets at its own Barrier, made inside it."
+                lockstep_hint(crew, 2)(got)
+                + (
+                    " Each in_rounds() call meets at its own Barrier, made inside it (not one "
+                    "kept at module level or by its number of workers)."
+                    if sorted({c["round"] for c in crew.calls}) == [0, 1]
+                    else ""
+                )
             ),
         )
     checks.equal(got[0], [["w0r0", "w1r0"], ["w0r1", "w1r1"]], "The first in_rounds()'s results")
@@ -2547,7 +2762,7 @@ async def test_in_rounds_in_any_scenario(shape, data):
             crew.began(),
             expected_began(times, rounds),
             f"{scene}: (worker, round, when it began)",
-            lockstep_hint(crew),
+            lockstep_hint(crew, rounds),
         )
         checks.equal(
             task.result(),

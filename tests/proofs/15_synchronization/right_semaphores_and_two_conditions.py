@@ -2,7 +2,7 @@
 released by hand, in try/finally); a start signal built from a flag and a Future per waiter
 (give() skips the cancelled ones); race() with gather, cancelling the rest and grouping the
 error itself; get_all() as a TaskGroup whose tasks catch their own errors; a buffer with two
-Conditions on one Lock and notify(); in_rounds() as a TaskGroup per round, with no Barrier."""
+Conditions on one Lock and notify_all(); in_rounds() as a TaskGroup per round, with no Barrier."""
 
 import asyncio
 from collections import deque
@@ -123,14 +123,14 @@ class BoundedBuffer:
             while len(self.items) >= self.capacity:
                 await self.not_full.wait()
             self.items.append(item)
-            self.not_empty.notify()
+            self.not_empty.notify_all()
 
     async def get(self) -> Any:
         async with self.not_empty:
             while not self.items:
                 await self.not_empty.wait()
             item = self.items.popleft()
-            self.not_full.notify()
+            self.not_full.notify_all()
             return item
 
     def __len__(self) -> int:
