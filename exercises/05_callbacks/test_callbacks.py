@@ -7,12 +7,9 @@ import pytest
 from hypothesis import strategies as st
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata.checks import now
 
 callbacks = exercise_module(__file__)
-
-
-def now() -> float:
-    return round(asyncio.get_running_loop().time(), 6)
 
 
 def cancel_all(handles: object) -> None:

@@ -12,15 +12,12 @@ from hypothesis import example
 from hypothesis import strategies as st
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata.checks import now
 
 futures = exercise_module(__file__)
 
 
 # Test doubles
-
-
-def now() -> float:
-    return round(asyncio.get_running_loop().time(), 6)
 
 
 def _loop_running_here() -> bool:

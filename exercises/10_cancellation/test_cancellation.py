@@ -7,13 +7,9 @@ from hypothesis import assume
 from hypothesis import strategies as st
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata.checks import now, settle
 
 cancellation = exercise_module(__file__)
-
-
-def now() -> float:
-    """Loop time, rounded so that 0.1 + 0.2 compares equal to 0.3."""
-    return round(asyncio.get_running_loop().time(), 6)
 
 
 FRAMES = "|/-\\"
@@ -70,20 +66,6 @@ def reraise_failure(task: asyncio.Task) -> None:
     NotImplementedError included), so the test reports it."""
     if task.done() and not task.cancelled() and task.exception() is not None:
         task.result()
-
-
-async def settle(*tasks: asyncio.Task) -> None:
-    """Test cleanup: end the tasks a test started, whatever state they are in."""
-    for _ in range(3):  # a cancel may only start a long cleanup: cancel that one too
-        pending = [t for t in tasks if not t.done()]
-        if not pending:
-            break
-        for task in pending:
-            task.cancel()
-        await asyncio.wait(pending, timeout=5)
-    for task in tasks:
-        if task.done() and not task.cancelled():
-            task.exception()  # retrieved: no "exception was never retrieved" noise
 
 
 async def cancel_spinner(task: asyncio.Task, terminal: Terminal) -> None:

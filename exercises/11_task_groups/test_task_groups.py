@@ -8,17 +8,13 @@ import pytest
 from hypothesis import strategies as st
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata.checks import now
 
 task_groups = exercise_module(__file__)
 
 CLEANUP = 0.25  # what a cancelled fake job takes to close its connection
 
 DAY = 86_400
-
-
-def now() -> float:
-    """Loop time, rounded so that 0.1 + 0.2 compares equal to 0.3."""
-    return round(asyncio.get_running_loop().time(), 6)
 
 
 def this_test() -> str:

@@ -10,13 +10,9 @@ import pytest
 from hypothesis import strategies as st
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata.checks import fail, now
 
 agen = exercise_module(__file__)
-
-
-def now() -> float:
-    """Loop time, rounded so that 0.1 + 0.2 compares equal to 0.3."""
-    return round(asyncio.get_running_loop().time(), 6)
 
 
 def stream_of(result: object, call: str) -> object:
@@ -89,10 +85,6 @@ async def within(awaitable, message: str, seconds: float = 100):
         "the timeout you added (asyncio.wait_for(..., N), asyncio.timeout(N)) and just await.",
         pytrace=False,
     )
-
-
-def fail(message: str) -> None:
-    pytest.fail(message, pytrace=False)
 
 
 # Task 1: ticker

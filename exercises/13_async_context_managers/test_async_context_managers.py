@@ -8,6 +8,7 @@ import pytest
 from hypothesis import strategies as st
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata.checks import fail, now, raise_unexpected
 
 acm = exercise_module(__file__)
 
@@ -17,25 +18,6 @@ REPORT = 0.25  # what the fake report() takes to send a timing
 OPEN = 1  # what a fake resource takes to open
 CLOSE = 0.5  # ... and to close
 DAY = 86_400
-
-
-def now() -> float:
-    """Loop time, rounded so that 0.1 + 0.2 compares equal to 0.3."""
-    return round(asyncio.get_running_loop().time(), 6)
-
-
-def fail(message: str) -> None:
-    pytest.fail(message, pytrace=False)
-
-
-def raise_unexpected(*tasks, expected=()) -> None:
-    """Raise the first error a task ended with that the test did not cause: the kit then
-    says which of the learner's functions raised it and where (NotImplementedError too)."""
-    for task in tasks:
-        if task.done() and not task.cancelled():
-            exc = task.exception()
-            if exc is not None and not any(exc is e for e in expected):
-                raise exc
 
 
 class Boom(Exception):

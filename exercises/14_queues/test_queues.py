@@ -11,6 +11,7 @@ import pytest
 from hypothesis import strategies as st
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata.checks import fail, now
 
 queues = exercise_module(__file__)
 
@@ -18,15 +19,6 @@ CLEANUP = 0.25  # what a cancelled fake handle() or fetch() takes to clean up
 DAY = 86_400
 SPIN_TURNS = 1_000  # turns of the loop at one loop time, each with a callback ready: polling
 WAKE_UPS = 100  # moments the loop woke at during one call (a correct answer: under ten)
-
-
-def now() -> float:
-    """Loop time, rounded so that 0.1 + 0.2 compares equal to 0.3."""
-    return round(asyncio.get_running_loop().time(), 6)
-
-
-def fail(message: str) -> None:
-    pytest.fail(message, pytrace=False)
 
 
 def key(value: object) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from hypothesis import example
 from hypothesis import strategies as st
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata.checks import fail, now, raise_unexpected
 
 sync = exercise_module(__file__)
 
@@ -18,25 +19,6 @@ LEDGER = 0.5  # what the fake ledger() takes to record a change
 NOTIFY = 2  # what the fake notify() takes to send its letter
 FETCH = 1  # what a fake fetch() takes, unless a test says otherwise
 THIRD = 1 / 3  # a signal given at 5 1/3 s is missed by code that checks a flag every 0.1 s
-
-
-def now() -> float:
-    """Loop time, rounded so that 0.1 + 0.2 compares equal to 0.3."""
-    return round(asyncio.get_running_loop().time(), 6)
-
-
-def fail(message: str) -> None:
-    pytest.fail(message, pytrace=False)
-
-
-def raise_unexpected(*tasks, expected=()) -> None:
-    """Raise the first error a task ended with that the test did not cause: the kit then
-    says which of the learner's functions raised it and where (NotImplementedError too)."""
-    for task in tasks:
-        if task.done() and not task.cancelled():
-            exc = task.exception()
-            if exc is not None and not any(exc is e for e in expected):
-                raise exc
 
 
 async def settle(tasks, seconds: float) -> None:

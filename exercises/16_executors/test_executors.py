@@ -40,6 +40,7 @@ import pytest
 from hypothesis import strategies as st
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata.checks import fail
 
 executors = exercise_module(__file__)
 
@@ -137,10 +138,6 @@ def sticky(test):
             raise
 
     return scenario
-
-
-def fail(message: str) -> None:
-    pytest.fail(message, pytrace=False)
 
 
 def learner_line(exc: BaseException) -> str:

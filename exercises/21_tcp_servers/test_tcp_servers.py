@@ -25,6 +25,7 @@ import pytest
 from hypothesis import strategies as st
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata.checks import fail
 
 tcp_servers = exercise_module(__file__)
 
@@ -33,10 +34,6 @@ LIMIT = 2**20  # LINE_LIMIT in the contract: the longest line, its "\n" included
 WAIT = 5.0  # loop seconds the test waits for something before it calls it missing
 SPIN_LIMIT = 20  # reads of one stream after its end before the test calls it a spin
 KIB = 1024
-
-
-def fail(message: str) -> None:
-    pytest.fail(message, pytrace=False)
 
 
 # --- the network of one test --------------------------------------------------------------

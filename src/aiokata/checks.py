@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Awaitable, Callable, Mapping
-from typing import TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from typing import NoReturn, TypeVar
 
 import pytest
 
@@ -106,3 +106,38 @@ async def within(seconds: float, awaitable: Awaitable[T], message: str) -> T:
 def count(number: int, one: str, many: str | None = None) -> str:
     """`number` and its noun, singular or plural: "1 time", "3 times", "2 children"."""
     return f"{number:,} {one if number == 1 else many or one + 's'}"
+
+
+def fail(message: str) -> NoReturn:
+    """Fail the test with `message` alone: the kit shows no traceback for it."""
+    pytest.fail(message, pytrace=False)
+
+
+def now() -> float:
+    """Loop time, rounded so that 0.1 + 0.2 compares equal to 0.3."""
+    return round(asyncio.get_running_loop().time(), 6)
+
+
+def raise_unexpected(*tasks: asyncio.Future, expected: Iterable[BaseException] = ()) -> None:
+    """Raise the first error a task ended with that the test did not cause: the kit then
+    says which of the learner's functions raised it and where (NotImplementedError too)."""
+    expected = tuple(expected)
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            exc = task.exception()
+            if exc is not None and not any(exc is e for e in expected):
+                raise exc
+
+
+async def settle(*tasks: asyncio.Future) -> None:
+    """Test clean-up: end the tasks a test started, whatever state the learner left them in."""
+    for _ in range(3):  # a cancel may only start a long clean-up: cancel that one too
+        pending = [t for t in tasks if not t.done() and t is not asyncio.current_task()]
+        if not pending:
+            break
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=5)
+    for task in tasks:
+        if task.done() and not task.cancelled():
+            task.exception()  # retrieved: no "exception was never retrieved" noise
