@@ -7,85 +7,40 @@ whether its response was released. Sessions are counted as they are made and clo
 """
 
 import asyncio
-import contextvars
-import functools
-import itertools
 import json
-import re
 from collections import Counter
-from dataclasses import dataclass
-from http import HTTPStatus
-from unittest import mock
+from typing import NoReturn
 
 import aiohttp
 import pytest
-from aioresponses import CallbackResult, aioresponses
 from aioresponses.compat import normalize_url
 from hypothesis import strategies as st
 from yarl import URL
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata import web as fake
 
 http_clients = exercise_module(__file__)
 
 
-def _warm_up() -> None:
-    """Pay aioresponses' and aiohttp's first-use costs (the mock's autospec, the first mocked
-    request and response) once, here, at import: every test then runs in a fresh process
-    forked from this one, and its first step stays a few milliseconds long even on a busy
-    machine (a step that holds the loop for 0.5 s of real time counts as blocking)."""
-
-    async def once() -> None:
-        with aioresponses() as web:
-            web.get("http://warm-up.test/", body="{}", repeat=True)
-            async with aiohttp.ClientSession() as session:
-                async with session.get("http://warm-up.test/") as response:
-                    await response.json()
-                    await response.text()
-
-    try:
-        loop = asyncio.new_event_loop()
-    except Exception:  # pragma: no cover - nothing to gain, then
-        return
-    try:
-        loop.run_until_complete(once())
-    except Exception:  # pragma: no cover - only an optimisation: never break the import
-        pass
-    finally:
-        loop.close()
+async def warm_up_once() -> None:
+    """Pay aioresponses' and aiohttp's first-use costs (the first mocked request and
+    response) once, at import: see aiokata.web.warm_up."""
+    async with fake.Web({"http://warm-up.test/": fake.Page(0, "{}")}):
+        async with aiohttp.ClientSession() as session:
+            async with session.get("http://warm-up.test/") as response:
+                await response.json()
+                await response.text()
 
 
-_warm_up()
+fake.warm_up(warm_up_once)
 
 
-# --- the mocked web -----------------------------------------------------------------------
+# --- the mocked web (aiokata.web), with this exercise's own checks ------------------------
 
-
-@dataclass
-class Page:
-    """What a URL answers: after `latency` seconds of loop time, `status` with `body`; or,
-    when `unreachable`, the request raises aiohttp.ClientConnectionError at that time."""
-
-    latency: float
-    body: str | bytes = ""
-    status: int = 200
-    content_type: str = "text/html; charset=utf-8"
-    unreachable: bool = False
-    after: str = ""  # a URL: answer at the same loop time as its request, but only once the
-    # task that made it has ended (a step or two later: after the winner of a race)
-
-    @property
-    def ok(self) -> bool:
-        return not self.unreachable and self.status < 400
-
-    def json(self) -> object:
-        return json.loads(self.body)
-
-    def text(self) -> str:
-        if isinstance(self.body, str):
-            return self.body
-        charset = re.search(r"charset=([\w-]+)", self.content_type)
-        return self.body.decode(charset.group(1) if charset else "utf-8")
+Page = fake.Page
+Request = fake.Request
+CLEAN_UP_STEPS = 3  # steps of the loop a cancelled request takes to end
 
 
 def html(latency: float, text: str, status: int = 200) -> Page:
@@ -101,122 +56,29 @@ def unreachable(latency: float) -> Page:
     return Page(latency, unreachable=True)
 
 
-@dataclass
-class Request:
-    """One request the learner's code made to a URL the test serves."""
-
-    url: str  # the URL as the test serves it (the key of its Page)
-    start: float
-    seq: int
-    session: object
-    task: asyncio.Task | None
-    end: float | None = None  # when its answer came (or its connection failed)
-    cancelled: float | None = None
-    end_seq: int | None = None  # the event number of its end or its cancellation
-    response: bool = False  # a response object was made for it
-    released: bool = False  # release() or close() was called on that response
-    read: bool = False  # its body was read to the end
+def serve(error: BaseException) -> NoReturn:
+    """An unreachable page's error, raised here: the test's own, on purpose."""
+    raise error
 
 
-@dataclass
-class Session:
-    session: aiohttp.ClientSession
-    made: float
-    seq: int
-    closed: float | None = None
-    closed_seq: int | None = None
-    cancelling: tuple = ()  # requests still running, already asked to cancel, when it closed
-    timeout: object = None  # session.timeout, as made
-    limit: int = 0  # its connector's limit and limit_per_host (0: none)
-    limit_per_host: int = 0
+def _refuse(error: BaseException) -> NoReturn:
+    """A URL the test does not serve, refused here: the test's own, on purpose."""
+    raise error
 
 
-CLEAN_UP_STEPS = 3  # steps of the loop a cancelled request takes to end
-
-_SESSION: contextvars.ContextVar[object] = contextvars.ContextVar("session", default=None)
-# The request whose answer aioresponses is building: set by the serving callback, read by the
-# response's __init__, which aioresponses calls right after the callback, in the same task.
-_ANSWERING: contextvars.ContextVar["Request"] = contextvars.ContextVar("answering")
-
-
-class _Mocked(aioresponses):
-    """aioresponses that also notes which session each request went through."""
-
-    def __init__(self, web: "Web") -> None:
-        super().__init__()
-        self.web = web
-        mocked = self
-
-        async def _request(session, method, url, *args, **kwargs):
-            return await mocked._request_mock(session, method, url, *args, **kwargs)
-
-        # The same patch as aioresponses' own, without its autospec: building that spec costs
-        # milliseconds in every test's first step, and a step is timed in real time.
-        self.patcher = mock.patch.object(aiohttp.ClientSession, "_request", _request)
-
-    async def _request_mock(self, orig_self, method, url, *args, **kwargs):
-        _SESSION.set(orig_self)
-        if "timeout" in kwargs:  # session.get(url, timeout=...)
-            self.web.request_timeouts.append((str(url), kwargs["timeout"]))
-        if str(method).upper() != "GET":
-            self.web.other_methods.append(f"{str(method).upper()} {url}")
-        return await super()._request_mock(orig_self, method, url, *args, **kwargs)
-
-
-class _Response(aiohttp.ClientResponse):
-    """A response that tells its request whether it was released or read."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.record = _ANSWERING.get()
-        self.record.response = True
-
-    def release(self):
-        self.record.released = True
-        return super().release()
-
-    def close(self) -> None:
-        self.record.released = True
-        super().close()
-
-    async def read(self) -> bytes:
-        body = await super().read()
-        self.record.read = True
-        return body
-
-
-class Task(asyncio.Task):  # named Task, as asyncio's own: its log says "Task exception was ..."
-    """A task whose hash is the number it was made with, so that a set of a few of them (the
-    `done` of asyncio.wait) is iterated in the order they were made, every run."""
-
-    def __init__(self, *args, order: int, **kwargs) -> None:
-        self._aiokata_order = order  # before asyncio.Task.__init__, which hashes the task
-        super().__init__(*args, **kwargs)
-
-    def __hash__(self) -> int:
-        return self._aiokata_order
-
-
-class Web:
+class Web(fake.Web):
     """`async with Web(pages) as web:` serves `pages` (URL -> Page) to every aiohttp request
     made inside, records what happened, and cleans up whatever the learner's code left.
     With `tasks_in_order=True`, every task made inside hashes in the order it was made."""
 
     def __init__(self, pages: dict[str, Page], tasks_in_order: bool = False) -> None:
-        self.tasks_in_order = tasks_in_order
-        self.loop = asyncio.get_running_loop()
-        self.t0 = self.loop.time()
-        self.pages = pages
-        self.requests: list[Request] = []
-        self.sessions: list[Session] = []
-        self.unknown: list[str] = []  # requests to URLs the test does not serve
-        self.other_methods: list[str] = []  # requests other than GET (HEAD, POST...)
-        self.request_timeouts: list[tuple[str, object]] = []  # (url, timeout=) given to a request
-        self._seq = 0
-        self.began: float = 0.0
-        self.ended: float | None = None  # when the learner's call returned or raised
-        self.ended_seq: int | None = None
-        self.verb = "returned"
+        super().__init__(
+            pages,
+            tasks_in_order=tasks_in_order,
+            cancel_steps=CLEAN_UP_STEPS,
+            loose_urls=True,
+            held_until_read=False,
+        )
         self.listed: Counter = Counter()  # how often each URL is listed in the call's argument
         self.held: list[Request] = []  # responses neither released nor read at that moment
         self.unretrieved: list[Request] = []  # failed requests whose task's exception nobody
@@ -224,135 +86,8 @@ class Web:
         self.running: list[Request] = []  # requests not ended at that moment
         self.cancelling: list[Request] = []  # ... of which a cancel had been asked
 
-    def now(self) -> float:
-        return round(self.loop.time() - self.t0, 6)
-
-    def tick(self) -> int:
-        self._seq += 1
-        return self._seq
-
-    # set-up and clean-up
-
-    async def __aenter__(self) -> "Web":
-        web = self
-        original_init = aiohttp.ClientSession.__init__
-        original_close = aiohttp.ClientSession.close
-
-        @functools.wraps(original_init)
-        def init(session, *args, **kwargs):
-            original_init(session, *args, **kwargs)
-            connector = getattr(session, "connector", None)
-            web.sessions.append(
-                Session(
-                    session,
-                    web.now(),
-                    web.tick(),
-                    timeout=getattr(session, "timeout", None),
-                    limit=getattr(connector, "limit", 0) or 0,
-                    limit_per_host=getattr(connector, "limit_per_host", 0) or 0,
-                )
-            )
-
-        @functools.wraps(original_close)
-        async def close(session):
-            for made in web.sessions:
-                if made.session is session and made.closed_seq is None:
-                    made.closed, made.closed_seq = web.now(), web.tick()
-                    made.cancelling = tuple(
-                        r
-                        for r in web.requests
-                        if r.session is session
-                        and r.end_seq is None
-                        and r.task is not None
-                        and r.task.cancelling()
-                    )
-            return await original_close(session)
-
-        self._patches = [
-            mock.patch.object(aiohttp.ClientSession, "__init__", init),
-            mock.patch.object(aiohttp.ClientSession, "close", close),
-        ]
-        for patch in self._patches:
-            patch.start()
-        self._factory = self.loop.get_task_factory()
-        if self.tasks_in_order:
-            count = itertools.count()
-            self.loop.set_task_factory(
-                lambda loop, coro, **kwargs: Task(coro, loop=loop, order=next(count), **kwargs)
-            )
-        self.mock = _Mocked(self)
-        self.mock.start()
-        for url, page in self.pages.items():
-            self.mock.get(url, callback=self._serve(url, page), repeat=True)
-        self.mock.get(re.compile(r".*"), callback=self._refuse, repeat=True)
-        await asyncio.sleep(0)  # the set-up and the learner's first step: two short steps
-        return self
-
-    async def __aexit__(self, *exc_info) -> None:
-        try:
-            left = {
-                r.task
-                for r in self.requests
-                if r.end_seq is None and r.task is not None and not r.task.done()
-            }
-            left.discard(asyncio.current_task())
-            for task in left:
-                task.cancel()
-            if left:
-                await asyncio.wait(left, timeout=1)
-            for made in self.sessions:
-                if not made.session.closed:
-                    await made.session.close()
-        finally:
-            self.mock.stop()
-            for patch in reversed(self._patches):
-                patch.stop()
-            self.loop.set_task_factory(self._factory)
-
-    def _serve(self, url: str, page: Page):
-        web = self
-
-        async def serve(requested, **kwargs) -> CallbackResult:
-            request = Request(url, web.now(), web.tick(), _SESSION.get(), asyncio.current_task())
-            web.requests.append(request)
-            try:
-                await asyncio.sleep(page.latency)
-                if page.after:
-                    await web.just_after(page.after)
-            except asyncio.CancelledError:
-                # Like a real connection, a cancelled request takes a few steps to wind down:
-                # only waiting for it (not one sleep(0)) sees it end.
-                try:
-                    for _ in range(CLEAN_UP_STEPS):
-                        await asyncio.sleep(0)
-                finally:
-                    request.cancelled, request.end_seq = web.now(), web.tick()
-                raise
-            request.end, request.end_seq = web.now(), web.tick()
-            if page.unreachable:
-                raise aiohttp.ClientConnectionError(f"Cannot connect to host {requested.host}")
-            _ANSWERING.set(request)
-            return CallbackResult(
-                status=page.status,
-                body=page.body,
-                content_type=page.content_type,
-                response_class=_Response,
-                reason=HTTPStatus(page.status).phrase,  # aiohttp's raise_for_status needs one
-            )
-
-        return serve
-
-    async def just_after(self, url: str) -> None:
-        """Wait, without loop time, until every task that requested `url` has ended."""
-        for _ in range(100):  # bounded: the task may be the caller's own, which waits for this
-            tasks = [r.task for r in self.requests if r.url == url and r.task is not None]
-            if tasks and all(task.done() for task in tasks):
-                return
-            await asyncio.sleep(0)
-
-    async def _refuse(self, requested, **kwargs):
-        self.unknown.append(str(requested))
-        raise aiohttp.ClientConnectionError(f"Connection refused: GET {requested}")
+    def throw(self, error: aiohttp.ClientConnectionError, refused: bool) -> NoReturn:
+        (_refuse if refused else serve)(error)
 
     # running the learner's code
 
@@ -401,13 +136,6 @@ class Web:
             tasks.add(task)
             if getattr(task, "_log_traceback", False):  # set with its exception, cleared when read
                 self.unretrieved.append(r)
-
-    def took(self) -> float:
-        assert self.ended is not None
-        return round(self.ended - self.began, 6)
-
-    def calls(self) -> Counter:
-        return Counter(r.url for r in self.requests)
 
     def most_at_once(self) -> int:
         events = []

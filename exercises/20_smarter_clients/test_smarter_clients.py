@@ -9,27 +9,18 @@ go, and keeps the largest number, exactly. Sessions are noted as they are made a
 """
 
 import asyncio
-import contextvars
-import functools
 import heapq
-import re
 from collections import Counter
 from dataclasses import dataclass
 from http import HTTPStatus
-from unittest import mock
+from typing import NoReturn
 
 import aiohttp
 import pytest
-from aiohttp import hdrs
-from aiohttp.client_proto import ResponseHandler
-from aioresponses import CallbackResult, aioresponses
-from aioresponses.compat import normalize_url
-from aioresponses.core import RequestCall, RequestMatch
 from hypothesis import strategies as st
-from multidict import CIMultiDict, CIMultiDictProxy
-from yarl import URL
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata import web as fake
 
 smarter_clients = exercise_module(__file__)
 
@@ -42,382 +33,40 @@ SITE = "http://site.test"
 INF = float("inf")
 
 
-# --- the mocked web -----------------------------------------------------------------------
+# --- the mocked web (aiokata.web), with this exercise's own checks ------------------------
 
-
-@dataclass
-class Page:
-    """What one request to a URL gets: after `latency` seconds of loop time, `status` and its
-    headers; reading the body then takes `transfer` seconds more. `unreachable`: the request
-    raises aiohttp.ClientConnectionError after `latency` seconds instead."""
-
-    latency: float
-    body: str = ""
-    status: int = 200
-    transfer: float = 0
-    retry_after: str | None = None  # the Retry-After header of the answer, if any
-    unreachable: bool = False
-
-    @property
-    def ok(self) -> bool:
-        return not self.unreachable and self.status < 400
-
-    @property
-    def retryable(self) -> bool:
-        return self.unreachable or self.status == 429 or self.status >= 500
-
-    @property
-    def takes(self) -> float:
-        return self.latency + self.transfer
-
-    def told(self) -> str:
-        """The answer in a few words: "503", "429 (Retry-After: 3)", "unreachable"."""
-        if self.unreachable:
-            return "unreachable"
-        if self.retry_after is not None:
-            return f"{self.status} with Retry-After: {self.retry_after}"
-        return str(self.status)
+Page = fake.Page
+Request = fake.Request
 
 
 def page(latency: float, body: str = "", transfer: float = 0) -> Page:
     return Page(latency, body, transfer=transfer)
 
 
-@dataclass
-class Request:
-    """One request the learner's code sent to a URL the test serves."""
-
-    web: "Web"
-    url: str  # the URL as the test serves it
-    attempt: int  # 0 for the first request to this URL, 1 for the second...
-    page: Page
-    start: float
-    start_seq: int
-    session: object
-    task: asyncio.Task | None
-    answered: float | None = None  # when its status and headers came (or it failed)
-    answered_seq: int | None = None
-    finished: float | None = None  # out of flight: body read, response released, failed...
-    finished_seq: int | None = None
-    cancelled: float | None = None
-    response: bool = False  # a response object was made for it
-    released: bool = False
-    read: bool = False  # its body was read to the end
-    read_at: float | None = None
-
-    def leave(self) -> None:
-        """Out of flight (once): its body was read, its response released or closed, its
-        connection failed, or it was cancelled."""
-        if self.finished_seq is None:
-            self.finished, self.finished_seq = self.web.now(), self.web.tick()
-            self.web.in_flight -= 1
+def _serve(error: BaseException) -> NoReturn:
+    """A connection error of the mocked web, raised here: the test's own, on purpose."""
+    raise error
 
 
-@dataclass
-class Session:
-    session: aiohttp.ClientSession
-    made: float
-    seq: int
-    closed: float | None = None
-    closed_seq: int | None = None
-    cancelling: tuple = ()  # requests still running, already asked to cancel, when it closed
-    timeout: object = None  # session.timeout, as made
-    limit: int = 0  # its connector's limit and limit_per_host (0: none)
-    limit_per_host: int = 0
-
-
-_SESSION: contextvars.ContextVar[object] = contextvars.ContextVar("session", default=None)
-# The request whose answer aioresponses is building: set by the serving callback, read by the
-# response's __init__, which aioresponses calls right after the callback, in the same task.
-_ANSWERING: contextvars.ContextVar[Request] = contextvars.ContextVar("answering")
-
-
-@functools.cache
-def _protocol(loop: asyncio.AbstractEventLoop) -> ResponseHandler:
-    """One protocol object for every mocked body of a loop (aioresponses makes one each)."""
-    return ResponseHandler(loop=loop)
-
-
-class _Match(RequestMatch):
-    """aioresponses' matcher, building its response on the running loop (aioresponses' own
-    builds it on a Mock loop, whose attribute look-ups cost a millisecond a response: a
-    thousand requests would cost a second of real time)."""
-
-    def _build_response(
-        self,
-        url,
-        method=hdrs.METH_GET,
-        request_headers=None,
-        status=200,
-        body="",
-        content_type="application/json",
-        payload=None,
-        headers=None,
-        response_class=None,
-        reason=None,
-    ):
-        loop = asyncio.get_running_loop()
-        info = aiohttp.RequestInfo(
-            url=url,
-            method=method,
-            headers=CIMultiDictProxy(self._prepare_request_headers(request_headers)),
-            real_url=url,
-        )
-        resp = (response_class or aiohttp.ClientResponse)(
-            method,
-            url,
-            request_info=info,
-            writer=None,
-            continue100=None,
-            timer=None,
-            traces=[],
-            loop=loop,
-            session=None,
-        )
-        all_headers = CIMultiDict({hdrs.CONTENT_TYPE: content_type})
-        all_headers.update(headers or {})
-        resp._headers = all_headers
-        resp._raw_headers = self._build_raw_headers(all_headers)
-        resp.status = status
-        resp.reason = reason
-        resp.content = aiohttp.StreamReader(_protocol(loop), limit=2**16, loop=loop)
-        resp.content.feed_data(body.encode() if isinstance(body, str) else body)
-        resp.content.feed_eof()
-        return resp
-
-
-class _Mocked(aioresponses):
-    """aioresponses that also notes which session each request went through, and what
-    `timeout=` each request was given."""
-
-    def __init__(self, web: "Web") -> None:
-        super().__init__()
-        self.web = web
-        mocked = self
-
-        def _request(session, method, url, *args, **kwargs):
-            _SESSION.set(session)  # read by the serving callback, in the same task
-            if kwargs.get("timeout") is not None:  # session.get(url, timeout=...)
-                web.request_timeouts.append((str(url), kwargs["timeout"]))
-            if str(method).upper() != "GET":
-                web.other_methods.append(f"{str(method).upper()} {url}")
-            return mocked._request_mock(session, method, url, *args, **kwargs)
-
-        # The same patch as aioresponses' own, without its autospec: building that spec costs
-        # milliseconds in every test's first step, and a step is timed in real time. (A plain
-        # function that returns aioresponses' coroutine: one coroutine less per request.)
-        self.patcher = mock.patch.object(aiohttp.ClientSession, "_request", _request)
-
-    def _build_request_call(self, method: str = hdrs.METH_GET, *args, **kwargs):
-        """The call as aioresponses records it, without its deep copy of every argument."""
-        kwargs.setdefault("allow_redirects", True)
-        return RequestCall(args, kwargs)
-
-    def serve(self, callback) -> None:
-        """One matcher for every GET: a list of a thousand matchers is searched in turn."""
-        self._matches["every GET"] = _Match(
-            re.compile(r".*"), method=hdrs.METH_GET, callback=callback, repeat=True
-        )
-
-
-class _Response(aiohttp.ClientResponse):
-    """A response whose body takes its page's `transfer` seconds to read, and that tells its
-    request when it was read or released."""
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        self.record = _ANSWERING.get()
-        self.record.response = True
-
-    def release(self):
-        self.record.released = True
-        self.record.leave()
-        return super().release()
-
-    def close(self) -> None:
-        self.record.released = True
-        self.record.leave()
-        super().close()
-
-    async def read(self) -> bytes:
-        record = self.record
-        if self._body is None and record.page.transfer and record.finished_seq is None:
-            try:
-                await asyncio.sleep(record.page.transfer)
-            except asyncio.CancelledError:
-                record.cancelled = record.web.now()
-                record.leave()
-                raise
-        body = await super().read()
-        if not record.read:
-            record.read, record.read_at = True, record.web.now()
-        record.leave()
-        return body
-
-
-class Web:
+class Web(fake.Web):
     """`async with Web(pages) as web:` serves `pages` (URL -> Page, or a list of Pages: the
     n-th request to the URL gets the n-th, the last one again after that) to every aiohttp
     request made inside, records what happened, and cleans up whatever the learner's code left.
     `max_requests`: a request beyond that many to one URL fails the test at once."""
 
     def __init__(self, pages: dict[str, Page | list[Page]], max_requests: int = 0) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.t0 = self.loop.time()
-        self.pages = {u: list(p) if isinstance(p, list) else [p] for u, p in pages.items()}
-        self.by_key = {str(normalize_url(URL(u))): u for u in self.pages}
-        self.max_requests = max_requests
+        super().__init__(pages, max_requests=max_requests, held_until_read=True)
         self.attempts = 0  # get_with_retries' attempts, for the story of too many requests
-        self.requests: list[Request] = []
-        self.by_url: dict[str, list[Request]] = {}
-        self.sent: Counter = Counter()  # requests per URL
-        self.sessions: list[Session] = []
-        self.unknown: list[str] = []  # requests to URLs the test does not serve
-        self.other_methods: list[str] = []  # requests other than GET (HEAD, POST...)
-        self.request_timeouts: list[tuple[str, object]] = []  # (url, timeout=) of a request
-        self.in_flight = 0
-        self.peak = 0
-        self.peak_at = 0.0
-        self.peak_seq = 0
-        self._seq = 0
-        self.began: float = 0.0
-        self.ended: float | None = None  # when the learner's call returned or raised
-        self.ended_seq: int | None = None
-        self.verb = "returned"
         self.held: list[Request] = []  # responses neither released nor read at that moment
         self.running: list[Request] = []  # requests not ended at that moment
         self.cancelling: list[Request] = []  # ... of which a cancel had been asked
-        self.runaway = ""  # the message of a request beyond max_requests
         self.args: tuple = ()  # the arguments of the call run() made
 
-    def now(self) -> float:
-        return round(self.loop.time() - self.t0, 6)
+    def throw(self, error: aiohttp.ClientConnectionError, refused: bool) -> NoReturn:
+        _serve(error)
 
-    def tick(self) -> int:
-        self._seq += 1
-        return self._seq
-
-    def page_for(self, url: str, attempt: int = 0) -> Page:
-        pages = self.pages[url]
-        return pages[min(attempt, len(pages) - 1)]
-
-    # set-up and clean-up
-
-    async def __aenter__(self) -> "Web":
-        web = self
-        original_init = aiohttp.ClientSession.__init__
-        original_close = aiohttp.ClientSession.close
-
-        @functools.wraps(original_init)
-        def init(session, *args, **kwargs):
-            original_init(session, *args, **kwargs)
-            connector = getattr(session, "connector", None)
-            web.sessions.append(
-                Session(
-                    session,
-                    web.now(),
-                    web.tick(),
-                    timeout=getattr(session, "timeout", None),
-                    limit=getattr(connector, "limit", 0) or 0,
-                    limit_per_host=getattr(connector, "limit_per_host", 0) or 0,
-                )
-            )
-
-        @functools.wraps(original_close)
-        async def close(session):
-            for made in web.sessions:
-                if made.session is session and made.closed_seq is None:
-                    made.closed, made.closed_seq = web.now(), web.tick()
-                    made.cancelling = tuple(
-                        r
-                        for r in web.requests
-                        if r.session is session
-                        and r.finished_seq is None
-                        and r.task is not None
-                        and r.task.cancelling()
-                    )
-            return await original_close(session)
-
-        self._patches = [
-            mock.patch.object(aiohttp.ClientSession, "__init__", init),
-            mock.patch.object(aiohttp.ClientSession, "close", close),
-        ]
-        for patch in self._patches:
-            patch.start()
-        self.mock = _Mocked(self)
-        self.mock.start()
-        self.mock.serve(self._serve)
-        await asyncio.sleep(0)  # the set-up and the learner's first step: two short steps
-        return self
-
-    async def __aexit__(self, *exc_info) -> None:
-        try:
-            left = {
-                r.task
-                for r in self.requests
-                if r.finished_seq is None and r.task is not None and not r.task.done()
-            }
-            left.discard(asyncio.current_task())
-            for task in left:
-                task.cancel()
-            if left:
-                await asyncio.wait(left, timeout=1)
-            for made in self.sessions:
-                if not made.session.closed:
-                    await made.session.close()
-        finally:
-            self.mock.stop()
-            for patch in reversed(self._patches):
-                patch.stop()
-
-    async def _serve(self, requested: URL, **kwargs) -> CallbackResult:
-        url = self.by_key.get(str(requested))
-        if url is None:
-            self.unknown.append(str(requested))
-            raise aiohttp.ClientConnectionError(f"Connection refused: GET {requested}")
-        attempt = self.sent[url]
-        self.sent[url] += 1
-        served = self.page_for(url, attempt)
-        request = Request(
-            self,
-            url,
-            attempt,
-            served,
-            self.now(),
-            self.tick(),
-            _SESSION.get(),
-            asyncio.current_task(),
-        )
-        self.requests.append(request)
-        self.by_url.setdefault(url, []).append(request)
-        self.in_flight += 1
-        if self.in_flight > self.peak:
-            self.peak, self.peak_at, self.peak_seq = self.in_flight, request.start, self._seq
-        if self.max_requests and self.sent[url] > self.max_requests:
-            request.leave()
-            self.runaway = runaway_story(self, url)
-            pytest.fail(self.runaway, pytrace=False)
-        try:
-            await asyncio.sleep(served.latency)
-        except asyncio.CancelledError:
-            # A cancelled request ends in the step it is cancelled in (the step its task runs
-            # next): a gather that is cancelled sees all its requests end before it does.
-            request.cancelled = self.now()
-            request.leave()
-            raise
-        request.answered, request.answered_seq = self.now(), self.tick()
-        if served.unreachable:
-            request.leave()
-            raise aiohttp.ClientConnectionError(f"Cannot connect to host {requested.host}")
-        _ANSWERING.set(request)
-        return CallbackResult(
-            status=served.status,
-            body=served.body,
-            content_type="text/html; charset=utf-8",
-            headers={"Retry-After": served.retry_after} if served.retry_after is not None else None,
-            response_class=_Response,
-            reason=HTTPStatus(served.status).phrase,  # aiohttp's raise_for_status needs one
-        )
+    def too_many(self, url: str) -> str:
+        return runaway_story(self, url)
 
     # running the learner's code
 
@@ -470,29 +119,6 @@ class Web:
         self.held = [r for r in self.requests if r.response and not (r.released or r.read)]
         self.running = [r for r in self.requests if r.finished_seq is None and not r.response]
         self.cancelling = [r for r in self.running if r.task is not None and r.task.cancelling()]
-
-    def took(self) -> float:
-        assert self.ended is not None
-        return round(self.ended - self.began, 6)
-
-    def calls(self) -> Counter:
-        return Counter(r.url for r in self.requests)
-
-    def to(self, url: str) -> list[Request]:
-        """The requests sent to `url`, in the order they were sent."""
-        return self.by_url.get(url, [])
-
-    def in_flight_at(self, seq: int, requests: list[Request] | None = None) -> list[Request]:
-        """The requests in flight just after event number `seq`."""
-        return [
-            r
-            for r in (self.requests if requests is None else requests)
-            if r.start_seq <= seq and (r.finished_seq is None or r.finished_seq > seq)
-        ]
-
-    def peak_of(self, requests: list[Request]) -> int:
-        """The most of `requests` in flight at the same moment."""
-        return max((len(self.in_flight_at(r.start_seq, requests)) for r in requests), default=0)
 
     # what went wrong
 
@@ -792,36 +418,21 @@ MOCK_TIMEOUTS = (
 )
 
 
-def _warm_up() -> None:
-    """Pay aioresponses' and aiohttp's first-use costs once, here, at import: every test then
-    runs in a fresh process forked from this one, and its first step stays a few milliseconds
-    long even on a busy machine (a step that holds the loop for 0.5 s of real time counts as
-    blocking)."""
-
-    async def once() -> None:
-        async with Web({"http://warm-up.test/": [Page(0, "{}", 503), Page(0, "{}")]}):
-            async with aiohttp.ClientSession() as session:
-                async with session.get("http://warm-up.test/") as response:
-                    try:
-                        response.raise_for_status()
-                    except aiohttp.ClientResponseError:
-                        pass
-                async with session.get("http://warm-up.test/") as response:
-                    await response.text()
-
-    try:
-        loop = asyncio.new_event_loop()
-    except Exception:  # pragma: no cover - nothing to gain, then
-        return
-    try:
-        loop.run_until_complete(once())
-    except BaseException:  # pragma: no cover - only an optimisation: never break the import
-        pass
-    finally:
-        loop.close()
+async def warm_up_once() -> None:
+    """Pay aioresponses' and aiohttp's first-use costs once, at import: see
+    aiokata.web.warm_up."""
+    async with Web({"http://warm-up.test/": [Page(0, "{}", 503), Page(0, "{}")]}):
+        async with aiohttp.ClientSession() as session:
+            async with session.get("http://warm-up.test/") as response:
+                try:
+                    response.raise_for_status()
+                except aiohttp.ClientResponseError:
+                    pass
+            async with session.get("http://warm-up.test/") as response:
+                await response.text()
 
 
-_warm_up()
+fake.warm_up(warm_up_once)
 
 
 # --- shared checks ------------------------------------------------------------------------
@@ -1490,7 +1101,7 @@ def told_answers(answers: list[Page]) -> str:
 async def retrying(web: Web, url: str, attempts: int, base_delay: float, what: str = "") -> object:
     """Run get_with_retries(session, url, attempts, base_delay) through a session of the
     test's, and check every request, wait, result and error against the contract."""
-    answers = web.pages[url]
+    answers = web.answers[url]
     what = what or (
         f"get_with_retries(session, {url!r}, attempts={attempts}, base_delay={base_delay:.10g}) "
         f"with answers {told_answers(answers)}"
@@ -1562,7 +1173,7 @@ def told_error(error: BaseException) -> str:
 
 
 def check_retries(web, session, url, attempts, base_delay, result, raised, what) -> None:
-    answers = web.pages[url]
+    answers = web.answers[url]
     starts, last, end = retry_oracle(answers, attempts, base_delay)
     sent = web.to(url)
     if web.unknown or web.other_methods:

@@ -23,43 +23,27 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from aiokata import checks, exercise_module, guards
+from aiokata.checks import fail
+from aiokata.web import warm_up
 
 web_servers = exercise_module(__file__)
 
 
-def _warm_up() -> None:
+async def warm_up_once() -> None:
     """Pay aiohttp's first-use costs (the server's and the client's first request, JSON both
-    ways) once, here, at import: every test then runs in a fresh process forked from this
-    one, and its first step stays short even on a busy machine (a step that holds the loop
-    for 0.5 s of real time counts as blocking)."""
+    ways) once, at import: see aiokata.web.warm_up."""
 
-    async def once() -> None:
-        async def answer(request: web.Request) -> web.Response:
-            return web.json_response(await request.json(), status=201)
+    async def answer(request: web.Request) -> web.Response:
+        return web.json_response(await request.json(), status=201)
 
-        app = web.Application()
-        app.router.add_post("/{name}", answer)
-        async with TestClient(TestServer(app)) as client:
-            async with client.post("/warm-up", json={"a": [1]}) as response:
-                await response.json()
-
-    try:
-        loop = asyncio.new_event_loop()
-    except Exception:  # pragma: no cover - nothing to gain, then
-        return
-    try:
-        loop.run_until_complete(once())
-    except Exception:  # pragma: no cover - only an optimisation: never break the import
-        pass
-    finally:
-        loop.close()
+    app = web.Application()
+    app.router.add_post("/{name}", answer)
+    async with TestClient(TestServer(app)) as client:
+        async with client.post("/warm-up", json={"a": [1]}) as response:
+            await response.json()
 
 
-_warm_up()
-
-
-def fail(message: str) -> None:
-    pytest.fail(message, pytrace=False)
+warm_up(warm_up_once)
 
 
 # --- the fake services ---------------------------------------------------------------------
