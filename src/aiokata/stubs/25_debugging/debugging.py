@@ -1,0 +1,117 @@
+"""Exercise 25: debugging asyncio.
+
+Tasks 1 and 2 are tools that help you debug: write them. Tasks 3, 4 and 5 are a small program
+with one bug each: delete the `raise NotImplementedError(...)` line, run the tests, read what
+they say, and fix the code below it. The README says what each task asks for.
+"""
+
+from __future__ import annotations
+
+import asyncio  # noqa: F401 (you will need it)
+import logging  # noqa: F401 (you will need it)
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+# Task 1: ErrorCollector
+
+
+class ErrorCollector:
+    """A context manager that catches every error the running loop can only log.
+
+    `with ErrorCollector() as errors:` (inside a running loop) installs a loop exception
+    handler that appends each context asyncio hands it (the dict itself, with its "message",
+    and its "exception", "task", "future" or "handle" when it has them) to `errors.contexts`,
+    in the order they come, every one of them. On leaving the block, the handler that was
+    installed before (or None) is put back, whether the block raised or not, and an error
+    raised in the block goes on to the caller."""
+
+    def __init__(self) -> None:
+        self.contexts: list[dict] = []
+
+    def __enter__(self) -> ErrorCollector:
+        raise NotImplementedError(
+            "install a handler with loop.set_exception_handler() that appends each context "
+            "to self.contexts, after keeping the handler that was there"
+        )
+
+    def __exit__(self, *exc_info: object) -> None:
+        raise NotImplementedError("put back the handler that was installed before")
+
+
+# Task 2: slow_callbacks
+
+
+async def slow_callbacks(
+    coro: Coroutine[Any, Any, Any], threshold: float
+) -> tuple[Any, list[tuple[str, float]]]:
+    """Await `coro` with the running loop in debug mode and `slow_callback_duration` set to
+    `threshold`, and return `(its result, slow)`: `slow` is a new list of `(description,
+    seconds)`, one for each "Executing <description> took <seconds> seconds" warning asyncio's
+    logger ("asyncio") gave while it ran, in the order given. Afterwards (also when `coro`
+    raises or the call is cancelled) the loop's debug mode and slow_callback_duration are what
+    they were, and the logger has the handlers and level it had."""
+    raise NotImplementedError(
+        "turn on debug mode, set slow_callback_duration, catch the asyncio logger's "
+        "'Executing ... took ... seconds' warnings with a logging.Handler, await coro, "
+        "and put everything back"
+    )
+
+
+# Task 3: load_all (the program that stalls)
+
+
+async def load_all(keys: list, load: Callable[[Any], Any]) -> list:
+    """Call the blocking function `load(key)` once for each key, in a worker thread so the
+    loop keeps running meanwhile, and return a new list of the results in the order of
+    `keys` (duplicates included). An error `load` raises reaches the caller. `keys` is left
+    as it was."""
+    raise NotImplementedError(
+        "delete this line and run the tests: the program below stalls the loop; fix it"
+    )
+    results = []
+    for key in keys:
+        results.append(load(key))  # load() blocks: everything else waits for it
+        time.sleep(0)  # "give the others a turn"
+    return results
+
+
+# Task 4: notify_all (the program that forgets to await)
+
+
+async def notify_all(users: list, send: Callable[[Any], Awaitable[Any]]) -> int:
+    """Send to each user, one after another in the order given: `await send(user)` for each,
+    each finished before the next starts and all of them before returning. Return how many
+    sends were made. An error a send raises reaches the caller. `users` is left as it was."""
+    raise NotImplementedError(
+        "delete this line and run the tests: the program below loses its sends; fix it"
+    )
+    sent = 0
+    for user in users:
+        send(user)
+        sent += 1
+    return sent
+
+
+# Task 5: apply_all (the program that hides an error)
+
+
+class InvalidChange(Exception):
+    """What `apply` raises for a change it refuses."""
+
+
+async def apply_all(changes: list, apply: Callable[[Any], Awaitable[Any]]) -> list:
+    """Await `apply(change)` for each change, one after another in order. A change `apply`
+    refuses with InvalidChange is skipped and kept in the list returned (a new list of the
+    refused changes, in order); any other error stops at once and reaches the caller, and
+    so does a cancellation. `changes` is left as it was."""
+    raise NotImplementedError(
+        "delete this line and run the tests: the program below hides errors; fix it"
+    )
+    refused = []
+    for change in changes:
+        try:
+            await apply(change)
+        except:  # noqa: E722
+            refused.append(change)
+    return refused
