@@ -2,6 +2,7 @@
 
 import asyncio
 import contextlib
+import os
 import time as time_module
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -52,14 +53,33 @@ def show(moment: object) -> str:
 # (a clock set by hand or by NTP). It uses freezegun's internals (freeze_factories).
 # time.monotonic() and perf_counter(), which freezegun would tie to the wall clock, follow the
 # loop's clock: monotonic clocks never jump, whatever the wall clock does.
+# A correct answer reads the wall clock a few times per wait; a loop that polls it (every
+# second, or with sleep(0)) reads it thousands of times. Past POLL_LIMIT reads the clock raises
+# WallClockPolled, so a polling answer fails with a message about polling, in no real time.
+POLL_LIMIT = 1000
+POLLED_HINT = (
+    f"the wall clock was read more than {POLL_LIMIT:,} times: likely a loop that polls it "
+    "(`while datetime.now(timezone.utc) < when: await asyncio.sleep(...)`), which is late "
+    "and wasteful; work out the delay once and sleep exactly that."
+)
+
+
+class WallClockPolled(Exception):
+    """Raised by the tests' wall clock once it has been read more than POLL_LIMIT times."""
+
+
 class WallClock:
     def __init__(self, start: datetime, loop: asyncio.AbstractEventLoop) -> None:
         self.start = start.astimezone(UTC).replace(tzinfo=None)  # freezegun keeps naive UTC
         self.loop = loop
         self.t0 = loop.time()
         self.jumped = 0.0
+        self.reads = 0
 
     def __call__(self) -> datetime:
+        self.reads += 1
+        if self.reads > POLL_LIMIT:
+            raise WallClockPolled(f"the wall clock was read more than {POLL_LIMIT} times")
         return self.start + timedelta(seconds=self.loop.time() - self.t0 + self.jumped)
 
     def jump(self, seconds: float) -> None:
@@ -78,6 +98,43 @@ def wall_clock(start: datetime):
         time_module.monotonic = clock.monotonic  # freezegun puts the real ones back on exit
         time_module.perf_counter = clock.monotonic
         yield clock
+
+
+@contextlib.contextmanager
+def local_zone(clock: WallClock, tz: ZoneInfo):
+    """Inside wall_clock(): make the naive datetime.now() show the clock face of tz, and the
+    process's local zone tz (TZ and tzset), as on a machine whose zone is tz (freezegun's naive
+    now is otherwise UTC's face)."""
+    fake = freezegun.api.FakeDatetime
+    frozen_now = fake.__dict__["now"]
+
+    def now(cls, tz_=None):
+        if tz_ is not None:
+            return frozen_now.__func__(cls, tz_)
+        face = clock().replace(tzinfo=UTC).astimezone(tz).replace(tzinfo=None)
+        return freezegun.api.datetime_to_fakedatetime(face).replace(fold=face.fold)
+
+    def astimezone(self, tz_=None):  # freezegun's uses dateutil's tzlocal, face arithmetic
+        return freezegun.api.datetime_to_fakedatetime(
+            freezegun.api.real_datetime.astimezone(self, tz_)
+        )
+
+    frozen_astimezone = fake.__dict__["astimezone"]
+    fake.now = classmethod(now)
+    fake.astimezone = astimezone
+    old_tz = os.environ.get("TZ")
+    os.environ["TZ"] = tz.key  # so that naive.astimezone() reads the machine's zone as tz
+    time_module.tzset()
+    try:
+        yield
+    finally:
+        fake.now = frozen_now
+        fake.astimezone = frozen_astimezone
+        if old_tz is None:
+            del os.environ["TZ"]
+        else:
+            os.environ["TZ"] = old_tz
+        time_module.tzset()
 
 
 class Job:
@@ -129,6 +186,16 @@ def naive_aware_hint(exc: BaseException) -> str:
             "datetime.now(timezone.utc) and give every datetime its zone."
         )
     return ""
+
+
+def explain(exc: BaseException, what: str) -> None:
+    """Fail with a lesson for an error the tests know the cause of; raise any other."""
+    if isinstance(exc, WallClockPolled):
+        fail(f"{what}: {POLLED_HINT}")
+    hint = naive_aware_hint(exc)
+    if hint:
+        fail(f"{what} raised {exc!r}.{hint}")
+    raise exc
 
 
 def call_it(function, *args, what: str):
@@ -186,6 +253,20 @@ CASES = [
         utc(2024, 2, 29, 11),
         "a leap day",
     ),
+    (
+        utc(2024, 5, 1, 9, 0, 10),
+        time(9, 0, 30),
+        UTC,
+        utc(2024, 5, 1, 9, 0, 30),
+        "the seconds of at count: 09:00:30 is still ahead at 09:00:10",
+    ),
+    (
+        datetime(2024, 5, 1, 9, 0, 0, 500000, tzinfo=PARIS),
+        time(9, 0, 0, 750000),
+        PARIS,
+        datetime(2024, 5, 1, 9, 0, 0, 750000, tzinfo=PARIS),
+        "and so do its microseconds",
+    ),
 ]
 
 DST_CASES = [
@@ -240,7 +321,25 @@ def check_occurrence(now_: datetime, at: time, tz: ZoneInfo, expected: datetime,
     want = expected.astimezone(UTC)
     if got.astimezone(UTC) != want:
         off = (got.astimezone(UTC) - want).total_seconds()
-        if got.astimezone(UTC) <= now_.astimezone(UTC):
+        face = got.astimezone(tz)
+        twin = face.replace(fold=0)
+        if face.fold == 1 and twin.astimezone(UTC) != face.astimezone(UTC):
+            hint = (
+                f" Your {face:%H:%M} is the second one the clocks show that day (fold=1), and "
+                f"the first ({show(twin.astimezone(tz))}) counts. Likely: today's time built "
+                "with now.replace(hour=..., minute=...), which keeps now's fold=1; build it with "
+                "datetime.combine(day, at, tzinfo=tz), or replace(..., fold=0)."
+            )
+        elif (face.second, face.microsecond) != (at.second, at.microsecond) and (
+            face.hour,
+            face.minute,
+        ) == (expected.astimezone(tz).hour, expected.astimezone(tz).minute):
+            hint = (
+                f" It shows {face.time().isoformat()} on the clocks of {zname(tz)}, not "
+                f"{at.isoformat()}. Likely: the seconds or microseconds of at dropped "
+                "(time(at.hour, at.minute)); combine the day with at itself."
+            )
+        elif got.astimezone(UTC) <= now_.astimezone(UTC):
             hint = (
                 " That moment is not after now. Likely: comparing the clock faces of two "
                 "datetimes of the same zone (Python then ignores their offsets) instead of "
@@ -273,10 +372,21 @@ def check_occurrence(now_: datetime, at: time, tz: ZoneInfo, expected: datetime,
             f"(= {show(want)}), got {show(got)} (= {show(got.astimezone(UTC))}).{hint}"
         )
     if got.utcoffset() != expected.astimezone(tz).utcoffset():
+        if zname(got.tzinfo) == zname(tz):
+            likely = (
+                f"its tzinfo is {zname(tz)}, but that clock face never shows there (the "
+                "clocks skip it): datetime.combine() does not normalise a skipped time, and "
+                "neither does .astimezone(tz) on a datetime already in tz; return "
+                "wanted.astimezone(timezone.utc).astimezone(tz)."
+            )
+        else:
+            likely = (
+                "the result left in UTC (or another zone); return it with "
+                ".astimezone(timezone.utc).astimezone(tz)."
+            )
         fail(
             f"{what}: the right instant, but given as {show(got)}; expected it in {zname(tz)}, "
-            f"{show(expected.astimezone(tz))}. Likely: the result left in UTC; "
-            "return it with .astimezone(tz)."
+            f"{show(expected.astimezone(tz))}. Likely: {likely}"
         )
 
 
@@ -328,11 +438,12 @@ DAYS = [
     minutes=st.integers(0, 4 * 24 * 4).map(lambda q: q * 15),
     hour=st.integers(0, 23),
     minute=st.sampled_from([0, 15, 30, 45]),
+    second=st.sampled_from([0, 30]),
     tz=st.sampled_from(ZONES),
     given_in=st.sampled_from(["UTC", "tz"]),
 )
-async def test_next_occurrence_in_any_scenario(day, minutes, hour, minute, tz, given_in):
-    at = time(hour, minute)
+async def test_next_occurrence_in_any_scenario(day, minutes, hour, minute, second, tz, given_in):
+    at = time(hour, minute, second)
     now_ = day + timedelta(minutes=minutes)
     if given_in == "tz":
         now_ = now_.astimezone(tz)
@@ -355,7 +466,7 @@ async def check_run_at(start: datetime, when: datetime, expected_delay: float, a
     with wall_clock(start):
         job = Job()
         what = f"run_at({show(when)}, job) with the wall clock at {show(start)} ({about})"
-        limit = expected_delay + 15 * HOUR
+        limit = expected_delay + DAY + HOUR
         task, ended = await run_for(wall_clocks.run_at(when, job), limit, what)
         if not ended:
             fail(
@@ -367,11 +478,7 @@ async def check_run_at(start: datetime, when: datetime, expected_delay: float, a
                 "a loop that polls the wall clock."
             )
         if task.exception() is not None:
-            exc = task.exception()
-            hint = naive_aware_hint(exc)
-            if hint:
-                fail(f"{what} raised {exc!r}.{hint}")
-            raise exc
+            explain(task.exception(), what)
         checks.equal(task.result(), 0, f"{what}: what run_at() returned", "return job()'s result")
         checks.equal(
             len(job.calls), 1, f"{what}: how many times the job ran", "await job() exactly once"
@@ -379,8 +486,24 @@ async def check_run_at(start: datetime, when: datetime, expected_delay: float, a
         ran = job.calls[0]
         if ran != expected_delay:
             off = ran - expected_delay
-            if ran == 0:
+            signed = when - start  # the delay, negative for a past when
+            signed_off = ran - signed.total_seconds()
+            if ran == signed.seconds:
+                hint = (
+                    f"That is (when - now).seconds, {signed.seconds:g}: likely the delay taken "
+                    "from timedelta.seconds, which is only the seconds part of a timedelta (0 "
+                    "for a whole week, nearly a day for a moment just past); use "
+                    "(when - now).total_seconds()."
+                )
+            elif ran == 0:
                 hint = "Likely: no wait at all (a delay worked out as 0 or negative)."
+            elif abs(signed_off) % 900 == 0 and abs(signed_off) <= 14 * HOUR:
+                off = signed_off
+                hint = (
+                    f"That is {off / HOUR:+g} h off: likely a naive datetime read as the "
+                    "wrong zone (datetime.now() or when.replace(tzinfo=None) compared with "
+                    "the clock face of another zone); subtract aware datetimes."
+                )
             elif abs(off) % 900 == 0 and abs(off) <= 14 * HOUR:
                 hint = (
                     f"That is {off / HOUR:+g} h off: likely a naive datetime read as the "
@@ -461,10 +584,18 @@ async def test_run_at_refuses_a_naive_when():
 async def test_run_at_passes_the_job_error_on_after_one_run():
     with wall_clock(utc(2024, 5, 1, 8, 59)):
         job = Job(takes=2, fail=(0,))
-        try:
-            got = await wall_clocks.run_at(utc(2024, 5, 1, 9), job)
-        except JobFailed as exc:
-            got = exc
+        what = "run_at(09:00, job) with the wall clock at 08:59 and a job that raises JobFailed"
+        task, ended = await run_for(wall_clocks.run_at(utc(2024, 5, 1, 9), job), DAY, what)
+        if not ended:
+            fail(
+                f"{what}: the job should have run (and failed) 60 s in; "
+                f"{checks.count(len(job.calls), 'run')} and run_at() still waiting a day in. "
+                "Likely: a wall-clock timestamp given to the loop (loop.call_at(when.timestamp())"
+                ": the loop's clock is not the wall clock, so that deadline is decades away)."
+            )
+        got = task.exception() if task.exception() is not None else task.result()
+        if isinstance(got, BaseException) and not isinstance(got, JobFailed):
+            explain(got, what)
         if not isinstance(got, JobFailed):
             fail(
                 f"run_at(09:00, job) with a job that raises JobFailed: expected the error to "
@@ -472,6 +603,40 @@ async def test_run_at_passes_the_job_error_on_after_one_run():
                 f"{job.calls} s. Likely: the error caught (and the job retried)."
             )
         checks.equal(job.calls, [60], "loop times the job began", "run it once, at 09:00")
+
+
+@pytest.mark.task(2)
+@pytest.mark.loop_limit(10**6)
+async def test_run_at_sleeps_one_delay_whatever_the_wall_clock_does_meanwhile():
+    # the contract: one delay, worked out from the wall clock at the call, slept on the loop's
+    # clock; a clock set during the wait changes nothing
+    loop = asyncio.get_running_loop()
+    for jump in (-HOUR, HOUR):
+        with wall_clock(utc(2024, 5, 1, 8)) as clock:
+            job = Job()
+            what = (
+                f"run_at(09:00 UTC, job) with the wall clock at 08:00, set {jump / HOUR:+g} h "
+                "30 min into the wait"
+            )
+            handle = loop.call_later(30 * 60, clock.jump, jump)
+            task, ended = await run_for(wall_clocks.run_at(utc(2024, 5, 1, 9), job), DAY, what)
+            handle.cancel()
+        if not ended:
+            fail(f"{what}: expected the job to run 3600 s in; run_at() still waiting a day in.")
+        if task.exception() is not None:
+            explain(task.exception(), what)
+        ran = job.calls[0] if job.calls else None
+        if ran != HOUR:
+            hint = ""
+            if ran is not None and (ran == HOUR - jump or (jump > 0 and 1800 <= ran <= 1801)):
+                hint = (
+                    " That is when the wall clock showed 09:00 after it was set: likely the "
+                    "wall clock read again after (or during) the wait, and the wait made longer "
+                    "or shorter (a loop re-checking datetime.now(), or sleeping again while "
+                    "`when` is still ahead). The contract's wait is one delay, worked out once "
+                    "at the call."
+                )
+            fail(f"{what}: expected the job to run 3600 s in; it ran at {job.calls} s.{hint}")
 
 
 @pytest.mark.task(2)
@@ -517,7 +682,8 @@ async def test_run_at_in_any_scenario(start_q, delay_q, tz):
 # Task 3: run_daily
 
 
-async def check_daily(start, at, tz, job, times, expected, about, clock_cb=None):
+async def check_daily(start, at, tz, job, times, expected, about, clock_cb=None, known=None):
+    """`known` maps the run times a named mistake would give to the hint that names it."""
     what = f"run_daily({at.isoformat()}, {zname(tz)}, job, {times}) from {show(start)} ({about})"
     with wall_clock(start) as clock:
         if clock_cb is not None:
@@ -534,15 +700,37 @@ async def check_daily(start, at, tz, job, times, expected, about, clock_cb=None)
             "to the loop, or a loop that polls the wall clock."
         )
     if task.exception() is not None:
-        exc = task.exception()
-        hint = naive_aware_hint(exc)
-        if hint:
-            fail(f"{what} raised {exc!r}.{hint}")
-        raise exc
+        explain(task.exception(), what)
     if job.calls != expected:
         hint = ""
         gaps = [b - a for a, b in zip(job.calls, job.calls[1:], strict=False)]
-        if gaps and all(g == DAY for g in gaps):
+        if known and tuple(job.calls) in known:
+            hint = " " + known[tuple(job.calls)]
+        elif len(job.calls) > times:
+            hint = (
+                f" It ran {len(job.calls)} times, {times} asked: likely a loop that runs once "
+                "too often (range(times + 1), or the count checked after the run)."
+            )
+        elif job.calls and job.calls[0] == 0 and expected[0] > 0:
+            hint = (
+                f" The first run came at once, though the next {at.isoformat()} in "
+                f"{zname(tz)} was {expected[0]:g} s away. Likely: the first occurrence looked "
+                "for from a moment before now (the start of today in tz, or the wall clock's "
+                "UTC face read as tz's: datetime.utcnow().replace(tzinfo=tz)), or today's time "
+                "taken when it was exactly now (>=)."
+            )
+        elif (
+            job.calls
+            and job.calls[0] != expected[0]
+            and abs(job.calls[0] - expected[0]) % 900 == 0
+            and abs(job.calls[0] - expected[0]) <= 14 * HOUR
+        ):
+            hint = (
+                f" The first run is {(job.calls[0] - expected[0]) / HOUR:+g} h off. Likely: the "
+                "wall clock now or the target read in the wrong zone (a naive datetime, or one "
+                "zone's clock face read as another's); subtract aware datetimes."
+            )
+        elif gaps and all(g == DAY for g in gaps):
             hint = (
                 " Runs exactly 24 h apart: likely a delay worked out once and then "
                 "sleep(86400), which drifts when a day is not 24 h or the wall clock moves; "
@@ -553,12 +741,13 @@ async def check_daily(start, at, tz, job, times, expected, about, clock_cb=None)
                 " Each run came 24 h after the previous one ended: likely sleep(86400) after "
                 "the job, so the job's own time pushes every run later."
             )
-        elif len(job.calls) > times:
-            hint = " It ran more often than asked."
         elif gaps and 0 in gaps:
             hint = (
-                " Two runs at the same moment: likely the next occurrence taken as 'now or "
-                "later' (>=) right after a run; it must be strictly after."
+                " Two runs at the same moment. Likely: the next occurrence taken as 'now or "
+                "later' (>=) right after a run (it must be strictly after), a wall clock now "
+                "read hours behind (datetime.utcnow().replace(tzinfo=tz) reads UTC's clock "
+                "face as tz's), or the next run counted from the previous run's target "
+                "instead of from the wall clock when the job ended."
             )
         fail(f"{what}: expected runs at {expected} s of loop time, got {job.calls}.{hint}")
     checks.equal(
@@ -615,6 +804,72 @@ async def test_run_daily_after_the_wall_clock_was_set_forward():
 
 @pytest.mark.task(3)
 @pytest.mark.loop_limit(10**6)
+async def test_run_daily_started_after_or_exactly_at_today_s_time_waits_for_tomorrow():
+    await check_daily(
+        utc(2024, 5, 1, 10), time(9), UTC, Job(), 2, [23 * HOUR, 47 * HOUR], "started at 10:00"
+    )
+    await check_daily(utc(2024, 5, 1, 9), time(9), UTC, Job(), 1, [DAY], "started at 09:00")
+
+
+@pytest.mark.task(3)
+@pytest.mark.loop_limit(10**6)
+async def test_run_daily_in_a_zone_far_from_utc():
+    # 00:00 UTC is 09:00 in Tokyo (no change of the clocks there): today's 08:00 has passed
+    await check_daily(
+        utc(2024, 5, 1, 0),
+        time(8),
+        ZoneInfo("Asia/Tokyo"),
+        Job(),
+        2,
+        [23 * HOUR, 47 * HOUR],
+        "09:00 in Tokyo, 08:00 asked",
+    )
+
+
+FROM_TARGET = (
+    "Likely: the next run counted from the previous run's target (next_occurrence(previous "
+    "when)) instead of from the wall clock when the job ended; read datetime.now(timezone.utc) "
+    "again before each wait."
+)
+
+
+@pytest.mark.task(3)
+@pytest.mark.loop_limit(10**6)
+async def test_run_daily_counts_each_next_run_from_when_the_job_ended():
+    # a 25 h job ends at 10:00 the next day: the next 09:00 is the day after
+    await check_daily(
+        utc(2024, 5, 1, 8),
+        time(9),
+        UTC,
+        Job(takes=25 * HOUR),
+        2,
+        [HOUR, 49 * HOUR],
+        "a job that takes 25 h",
+        known={
+            (HOUR, 26 * HOUR): "The second run began the moment the first ended. " + FROM_TARGET
+        },
+    )
+    for jump, expected, late in ((26 * HOUR, 23 * HOUR, HOUR), (-26 * HOUR, 3 * HOUR, 51 * HOUR)):
+
+        def set_clock(clock, n, jump=jump):
+            if n == 0:
+                clock.jump(jump)
+
+        await check_daily(
+            utc(2024, 5, 1, 8),
+            time(9),
+            UTC,
+            Job(),
+            2,
+            [HOUR, expected],
+            f"the wall clock set {jump / HOUR:+g} h during the first job",
+            clock_cb=set_clock,
+            known={(HOUR, late): FROM_TARGET},
+        )
+
+
+@pytest.mark.task(3)
+@pytest.mark.loop_limit(10**6)
 async def test_run_daily_a_job_that_takes_hours_does_not_push_the_next():
     await check_daily(
         utc(2024, 5, 1, 8), time(9), UTC, Job(takes=2 * HOUR), 2, [HOUR, HOUR + DAY], "2 h jobs"
@@ -622,12 +877,25 @@ async def test_run_daily_a_job_that_takes_hours_does_not_push_the_next():
 
 
 @pytest.mark.task(3)
+@pytest.mark.loop_limit(10**5)
 async def test_run_daily_zero_times_runs_nothing():
     with wall_clock(utc(2024, 5, 1, 8)):
         job = Job()
-        task, ended = await run_for(wall_clocks.run_daily(time(9), UTC, job, 0), 10, "run_daily")
+        task, ended = await run_for(
+            wall_clocks.run_daily(time(9), UTC, job, 0), 2 * HOUR, "run_daily"
+        )
+        if job.calls:
+            fail(
+                f"run_daily(09:00, UTC, job, 0) from 08:00: expected [] at once and no run; "
+                f"the job ran at {job.calls} s. Likely: the job run before the count is "
+                "checked (a `while True:` that tests len(results) >= times after each run, "
+                "or max(times, 1)); for times 0, run nothing."
+            )
         if not ended:
-            fail("run_daily(..., 0): expected [] at once; it was still waiting 10 s in.")
+            fail(
+                "run_daily(09:00, UTC, job, 0) from 08:00: expected [] at once; it was still "
+                "waiting 2 h in, the job not run. Likely: a wait before the count is checked."
+            )
         checks.equal(task.result(), [], "run_daily(..., times=0)", "run the job `times` times")
         checks.equal(job.calls, [], "job runs for times=0", "")
 
@@ -694,6 +962,73 @@ async def test_an_entry_lives_until_exactly_its_ttl():
             "the entry must be gone at its expiry: alive while now < expiry, not <=",
         )
         checks.equal(cache.get("k", "gone"), "gone", "get('k', 'gone') after expiry", "")
+
+
+@pytest.mark.task(4)
+@pytest.mark.loop_limit(10**6)
+async def test_a_ttl_counts_its_days_and_its_fractions():
+    for ttl, alive, gone in (
+        (timedelta(days=2), DAY, 2 * DAY),
+        (timedelta(seconds=1.5), 1.375, 1.5),
+    ):
+        with wall_clock(utc(2024, 5, 1, 9)):
+            cache = wall_clocks.TTLCache(ttl)
+            cache.put("k", "v")
+            await asyncio.sleep(alive)
+            got = cache.get("k", "gone")
+            if got != "v":
+                fail(
+                    f"get('k', 'gone') {alive:g} s after put('k', 'v') with a ttl of {ttl!r} "
+                    f"({ttl.total_seconds():g} s): expected 'v', got {got!r}. Likely: the ttl "
+                    "taken as ttl.seconds (only the seconds part: it drops the days and the "
+                    "microseconds) or rounded to whole seconds; add the timedelta itself "
+                    "(now + ttl)."
+                )
+            await asyncio.sleep(gone - alive)
+            checks.equal(
+                cache.get("k", "gone"),
+                "gone",
+                f"get('k', 'gone') {gone:g} s after the put, ttl {ttl!r}",
+                "the entry must be gone at its expiry",
+            )
+
+
+@pytest.mark.task(4)
+async def test_a_ttl_of_zero_or_less_keeps_nothing():
+    for ttl in (timedelta(0), timedelta(seconds=-5)):
+        with wall_clock(utc(2024, 5, 1, 9)):
+            cache = wall_clocks.TTLCache(ttl)
+            cache.put("k", "v")
+            checks.equal(
+                cache.get("k", "gone"),
+                "gone",
+                f"get('k', 'gone') right after put('k', 'v') with a ttl of {ttl!r}",
+                "an entry expires at the put's time + ttl, already reached when the ttl is 0 "
+                "or less: likely a ttl <= 0 read as 'for ever'",
+            )
+
+
+@pytest.mark.task(4)
+@pytest.mark.loop_limit(10**4)
+async def test_entries_live_their_ttl_on_a_machine_whose_clocks_change():
+    # a machine in Paris: its local clock face jumps when the clocks change; the ttl does not
+    for start, after, expected, about in (
+        (utc(2024, 3, 31, 0, 30), 45 * 60, "v", "01:30 local, the clocks go forward at 02:00"),
+        (utc(2024, 10, 27, 0, 30), 75 * 60, "gone", "02:30 local, the clocks go back at 03:00"),
+    ):
+        with wall_clock(start) as clock, local_zone(clock, PARIS):
+            cache = wall_clocks.TTLCache(timedelta(hours=1))
+            cache.put("k", "v")
+            await asyncio.sleep(after)
+            checks.equal(
+                cache.get("k", "gone"),
+                expected,
+                f"get('k', 'gone') {after // 60} min after a put with a 1 h ttl, on a machine "
+                f"in Europe/Paris, put at {about}",
+                "likely entries stamped with the naive datetime.now(), this machine's local "
+                "clock face, which jumps an hour when its clocks change; stamp them with "
+                "datetime.now(timezone.utc)",
+            )
 
 
 @pytest.mark.task(4)
@@ -808,12 +1143,14 @@ async def test_ttl_cache_in_any_scenario(ops):
     with wall_clock(utc(2024, 5, 1, 9)) as clock:
         cache = wall_clocks.TTLCache(timedelta(seconds=5))
         oracle: dict = {}
+        dropped: set = set()  # keys a get found expired: the cache may have dropped them
         done = []
         for op in ops:
             done.append(op)
             if op[0] == "put":
                 cache.put(op[1], op[2])
                 oracle[op[1]] = (op[2], clock() + timedelta(seconds=5))
+                dropped.discard(op[1])
             elif op[0] == "sleep":
                 await asyncio.sleep(op[1] / 8)
             elif op[0] == "jump":
@@ -822,6 +1159,10 @@ async def test_ttl_cache_in_any_scenario(ops):
                 value, expires = oracle.get(op[1], ("MISSING", None))
                 expected = value if expires is not None and clock() < expires else "MISSING"
                 got = cache.get(op[1], "MISSING")
+                if expires is not None and expected == "MISSING":
+                    dropped.add(op[1])
+                if op[1] in dropped and got == "MISSING":
+                    continue  # found expired once, then the clock set back: either is right
                 if got != expected:
                     steps = ", ".join(
                         f"{o[0]} {o[1] / 8:g} s" if o[0] in ("sleep", "jump") else f"{o[0]}{o[1:]}"
@@ -850,7 +1191,13 @@ async def check_timed(job_body, expected_result, expected: float, what: str, jum
     result, seconds = got
     checks.equal(result, expected_result, f"timed(job) ({what}): the result", "the job's result")
     if not isinstance(seconds, float):
-        fail(f"timed(job) ({what}): expected the seconds as a float, got {seconds!r}.")
+        hint = ""
+        if isinstance(seconds, int):
+            hint = (
+                " Likely: the duration rounded (round() or int()) or counted in whole "
+                "seconds; return loop.time() - started as it is."
+            )
+        fail(f"timed(job) ({what}): expected the seconds as a float, got {seconds!r}.{hint}")
     if round(seconds, 6) != expected:
         hint = ""
         if jump is not None and round(seconds - expected, 6) == jump:
@@ -900,6 +1247,16 @@ async def test_timed_passes_the_job_error_on():
         await asyncio.sleep(1)
         raise JobFailed("the job failed")
 
-    with wall_clock(utc(2024, 5, 1, 9)), pytest.raises(JobFailed):
-        await wall_clocks.timed(job_fails)
+    with wall_clock(utc(2024, 5, 1, 9)):
+        try:
+            got = await wall_clocks.timed(job_fails)
+        except JobFailed:
+            got = None
+        else:
+            fail(
+                f"timed(job) with a job that raises JobFailed: expected the error to reach the "
+                f"caller; timed() returned {got!r}, the job having run {len(calls)} time(s). "
+                "Likely: the job's error caught (a try/except around await job()); let it go "
+                "on."
+            )
     checks.equal(len(calls), 1, "how many times timed() ran the failing job", "once")

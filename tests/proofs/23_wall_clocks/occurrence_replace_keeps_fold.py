@@ -1,0 +1,62 @@
+"""Exercise 23, wrong: today's time built with now.replace(), keeping now's fold."""
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable
+from datetime import UTC, datetime, time, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+T = TypeVar("T")
+
+
+def next_occurrence(now: datetime, at: time, tz: ZoneInfo) -> datetime:
+    if now.utcoffset() is None:
+        raise ValueError(f"now must be an aware datetime, got the naive {now!r}")
+    now_utc = now.astimezone(UTC)
+    local = now.astimezone(tz)
+    wanted = local.replace(
+        hour=at.hour, minute=at.minute, second=at.second, microsecond=at.microsecond
+    )
+    while not wanted.astimezone(UTC) > now_utc:
+        wanted = wanted + timedelta(days=1)
+    return wanted.astimezone(UTC).astimezone(tz)
+
+
+async def run_at(when: datetime, job: Callable[[], Awaitable[T]]) -> T:
+    if when.utcoffset() is None:
+        raise ValueError(f"when must be an aware datetime, got the naive {when!r}")
+    delay = (when - datetime.now(UTC)).total_seconds()
+    await asyncio.sleep(max(delay, 0))
+    return await job()
+
+
+async def run_daily(at: time, tz: ZoneInfo, job: Callable[[], Awaitable[T]], times: int) -> list[T]:
+    results = []
+    for _ in range(times):
+        when = next_occurrence(datetime.now(UTC), at, tz)
+        results.append(await run_at(when, job))
+    return results
+
+
+class TTLCache:
+    def __init__(self, ttl: timedelta) -> None:
+        self.ttl = ttl
+        self.entries: dict[Hashable, tuple[Any, datetime]] = {}
+
+    def put(self, key: Hashable, value: Any) -> None:
+        self.entries[key] = (value, datetime.now(UTC) + self.ttl)
+
+    def get(self, key: Hashable, default: Any = None) -> Any:
+        if key in self.entries:
+            value, expires = self.entries[key]
+            if datetime.now(UTC) < expires:
+                return value
+            del self.entries[key]
+        return default
+
+
+async def timed(job: Callable[[], Awaitable[T]]) -> tuple[T, float]:
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    result = await job()
+    return result, loop.time() - started
