@@ -13,6 +13,7 @@ from freezegun import freeze_time
 from hypothesis import strategies as st
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata.checks import fail, now
 
 wall_clocks = exercise_module(__file__)
 
@@ -22,14 +23,6 @@ NEW_YORK = ZoneInfo("America/New_York")
 KOLKATA = ZoneInfo("Asia/Kolkata")
 HOUR = 3600
 DAY = 86_400
-
-
-def fail(message: str) -> None:
-    pytest.fail(message, pytrace=False)
-
-
-def now() -> float:
-    return round(asyncio.get_running_loop().time(), 6)
 
 
 def zname(tz) -> str:

@@ -16,15 +16,12 @@ import pytest
 from hypothesis import strategies as st
 
 from aiokata import checks, exercise_module, scenarios
+from aiokata.checks import fail
 
 ml = exercise_module(__file__)
 
 DAY = 86_400
 YEAR = 365 * DAY
-
-
-def fail(message: str) -> None:
-    pytest.fail(message, pytrace=False)
 
 
 class Boom(Exception):
