@@ -760,7 +760,8 @@ def run_unwatched(sched, what):
         )
 
 
-def raise_unexpected(sched):
+def raise_stub_errors(sched):
+    """Raise the stub's NotImplementedError from a scheduler's task: "not written yet"."""
     for exc in getattr(sched, "errors", {}).values():
         if isinstance(exc, NotImplementedError):
             raise exc
@@ -806,7 +807,7 @@ def test_tasks_that_only_yield_take_turns_first_in_first_out():
         "spawn() only adds a task; run() runs it.",
     )
     results = run(sched, "Three tasks that each yield twice")
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     expected = [(0, n, i) for i in (0, 1) for n in "abc"] + [(0, n, "end") for n in "abc"]
     if log != expected and sorted(repr(e[1:]) for e in log) == sorted(
         repr(e[1:]) for e in expected
@@ -833,7 +834,7 @@ def test_sleeping_tasks_wake_in_order_of_their_wake_time():
     ]
     spawn(sched, *tasks)
     results = run(sched, "Tasks sleeping 3, 1 and 2 s")
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     expected = [
         (0, "a", 0),
         (0, "b", 0),
@@ -869,7 +870,7 @@ def test_tasks_due_at_the_same_time_run_in_the_order_they_went_to_sleep():
     ]
     spawn(sched, *tasks)
     run(sched, "Three tasks all due at 3 s")
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     expected = [
         (0, "a", 0),
         (0, "b", 0),
@@ -908,7 +909,7 @@ def test_every_task_due_joins_the_ready_line_when_the_clock_jumps():
     ]
     spawn(sched, *tasks)
     run(sched, "Tasks a and b both due at 1 s, a yielding once more")
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     check_log(
         log,
         [(0, "a", 0), (0, "b", 0), (1, "a", 1), (1, "b", "end"), (1, "a", "end")],
@@ -930,7 +931,7 @@ def test_the_clock_jumps_straight_to_each_wake_up():
     ]
     spawn(sched, *tasks)
     run(sched, "Tasks sleeping 1/3 s then 2.5 s, and a day")
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     expected = [
         (0, "a", 0),
         (0, "b", 0),
@@ -972,7 +973,7 @@ def test_a_year_long_sleep_costs_nothing_and_never_sleeps_for_real(monkeypatch):
     task = Task(sched, "sleeper", [ml.Sleep(YEAR), ml.Sleep(YEAR)], log, result="awake")
     spawn(sched, task)
     results = run(sched, "A task sleeping a year, twice")
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     check_log(
         log,
         [(0, "sleeper", 0), (YEAR, "sleeper", 1), (2 * YEAR, "sleeper", "end")],
@@ -991,7 +992,7 @@ def test_every_result_is_kept_falsy_ones_too():
     tasks = [Task(sched, f"t{i}", [ml.Sleep(i % 3)], log, result=v) for i, v in enumerate(values)]
     spawn(sched, *tasks)
     results = run(sched, "Six tasks returning 0, None, '', False, 'x', 0")
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     expected = dict(enumerate(values))
     if not isinstance(results, dict):
         fail(
@@ -1033,7 +1034,7 @@ def test_a_failing_task_is_recorded_and_the_others_go_on():
             "failing task stopped the scheduler. Catch the task's exception, record it in "
             "`errors`, and go on with the others."
         )
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     check_log(
         log,
         [
@@ -1084,7 +1085,7 @@ def test_a_task_yielding_something_unknown_gets_a_type_error_and_is_closed():
             f"A task that yielded 'soon' made run() raise {exc!r}; expected run() to record a "
             "TypeError for that task in `errors`, close it and go on with the others."
         )
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     errors = getattr(sched, "errors", {})
     if not isinstance(errors.get(1), TypeError):
         fail(
@@ -1149,7 +1150,7 @@ def test_yielding_none_or_sleep_zero_goes_to_the_back_of_the_line():
     ]
     spawn(sched, *tasks)
     run(sched, "Tasks yielding Sleep(0), None and Sleep(-1)")
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     errors = getattr(sched, "errors", {})
     if errors:
         fail(
@@ -1188,7 +1189,7 @@ def test_a_task_spawned_during_run_joins_the_back_of_the_line_with_a_new_id():
 
     checks.equal([sched.spawn(first.gen), sched.spawn(parent())], [0, 1], "spawn(): the ids")
     results = run(sched, "Task a, and a parent that spawns a child at 1 s")
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     what = "Task a (ended at 0 s) and a parent that spawned a child at 1 s"
     if ids and ids[0] != 2:
         fail(
@@ -1234,7 +1235,7 @@ def test_run_again_after_more_spawns_goes_on_from_where_it_left_off():
         "Ids go on counting: they are never reused, even after a run().",
     )
     again = run(sched, "A second run() after one more spawn()")
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     checks.equal(
         got,
         kept,
@@ -1298,8 +1299,8 @@ def test_a_scheduler_run_inside_another_schedulers_task_runs_only_its_own():
     one.spawn(runner())
     two.spawn(theirs.gen)
     results = run(one, "The first scheduler's run(), whose second task runs the second's")
-    raise_unexpected(one)
-    raise_unexpected(two)
+    raise_stub_errors(one)
+    raise_stub_errors(two)
     events = [e[1:] for e in log]
     woke, ran = ("one's sleeper", "end"), ("runner", "end")
     if woke in events and (ran not in events or events.index(woke) < events.index(ran)):
@@ -1382,7 +1383,7 @@ def test_async_def_tasks_run_too():
     sched.spawn(waiter("x", 2))
     sched.spawn(waiter("y", 1))
     results = run(sched, "Two async def tasks")
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     expected = [(0, "x", "start"), (0, "y", "start"), (1, "y", "end"), (2, "x", "end")]
     errors = getattr(sched, "errors", {})
     if [e[1:] for e in seen] == [e[1:] for e in expected]:
@@ -1478,7 +1479,7 @@ def test_scheduler_in_any_scenario(programs):
         fail(
             f"{what}: a task's Boom came out of run(): one failing task stopped the scheduler. Record it in `errors` and go on."  # noqa: E501
         )
-    raise_unexpected(sched)
+    raise_stub_errors(sched)
     exp_log, exp_results, exp_errors, exp_now = oracle(programs)
     check_log(log, exp_log, what, tasks)
     ids = range(len(programs))
