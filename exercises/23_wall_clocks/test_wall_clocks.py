@@ -931,6 +931,72 @@ async def test_run_daily_cancelled_while_waiting_runs_no_more():
         checks.equal(job.calls, [HOUR], "loop times the job ran, with a cancel at 2 h", "")
 
 
+def daily_oracle(start, at, tz, times, takes, jumps):
+    """The loop times of the runs: each next `at` (task 1's oracle, strictly after) is looked
+    for from the wall clock when the wait begins, which has moved by every jump so far."""
+    t, jumped, runs = 0.0, 0.0, []
+    for n in range(times):
+        wall = start + timedelta(seconds=t + jumped)
+        local_day = wall.astimezone(tz).date()
+        candidates = [
+            datetime.combine(local_day + timedelta(days=d), at, tzinfo=tz).astimezone(UTC)
+            for d in range(3)
+        ]
+        t += (min(c for c in candidates if c > wall) - wall).total_seconds()
+        runs.append(round(t, 6))
+        jumped += jumps[n]
+        t += takes
+    return runs
+
+
+@pytest.mark.task(3)
+@pytest.mark.loop_limit(10**6)
+@scenarios.given(
+    day=st.sampled_from(DAYS),
+    minutes=st.integers(0, 2 * 24 * 4).map(lambda q: q * 15),
+    hour=st.integers(0, 23),
+    minute=st.sampled_from([0, 30]),
+    tz=st.sampled_from(ZONES),
+    times=st.integers(0, 4),
+    takes=st.sampled_from([0, 30 * 60, 5 * HOUR, 25 * HOUR]),
+    jumps=st.lists(
+        st.sampled_from([0, 0, 30 * 60, -30 * 60, HOUR, 26 * HOUR, -26 * HOUR]),
+        min_size=4,
+        max_size=4,
+    ),
+)
+async def test_run_daily_in_any_scenario(day, minutes, hour, minute, tz, times, takes, jumps):
+    start = day + timedelta(minutes=minutes)
+    at = time(hour, minute)
+    moves = [j for j in jumps[:times] if j]
+    scenarios.describe(
+        f"from {show(start)}, {times} runs at {at.isoformat()} in {zname(tz)}, jobs of "
+        f"{takes:g} s, the wall clock set {[f'{j / HOUR:+g} h' for j in jumps[:times]]} "
+        "during each job"
+    )
+
+    def set_clock(clock, n):
+        clock.jump(jumps[n])
+
+    expected = daily_oracle(start, at, tz, times, takes, jumps)
+    about = f"jobs of {takes:g} s" + (
+        f", the wall clock set during jobs by {moves} s" if moves else ""
+    )
+    if not times:
+        with wall_clock(start):
+            job = Job(takes=takes)
+            task, ended = await run_for(wall_clocks.run_daily(at, tz, job, 0), DAY, "run_daily")
+            if not ended or job.calls or task.result() != []:
+                fail(
+                    f"run_daily({at.isoformat()}, {zname(tz)}, job, 0) from {show(start)}: "
+                    f"expected [] at once and no run; the job ran at {job.calls} s"
+                    + ("" if ended else " and it was still waiting a day later")
+                    + ". For times 0, run nothing and wait for nothing."
+                )
+        return
+    await check_daily(start, at, tz, Job(takes=takes), times, expected, about, clock_cb=set_clock)
+
+
 # Task 4: TTLCache
 
 
