@@ -1,0 +1,127 @@
+"""Exercise 26, a proof: each level in a TaskGroup under a Semaphore, the deadline as
+asyncio.wait_for, the next level as a set.
+"""
+
+import asyncio
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from urllib.parse import urldefrag, urljoin
+
+import aiohttp
+
+# Already written: use them as they are.
+
+_HREF = re.compile(r"""href\s*=\s*["']([^"']*)["']""", re.IGNORECASE)
+
+
+def links_in(body: str, base: str) -> list[str]:
+    """The links on a page, in the order they appear on it, repeats kept: every href made
+    absolute against `base` (the page's own URL), its #fragment dropped. Two links to the
+    same page are the same string, so a set of them dedupes exactly."""
+    return [urldefrag(urljoin(base, href)).url for href in _HREF.findall(body)]
+
+
+class FetchFailed(Exception):
+    """fetch_page() gave up on `url`. `reason` says why, as a short str: the status of the
+    last answer ("404", "503", "429"...), or "unreachable" when the server could not be
+    reached (aiohttp.ClientConnectionError)."""
+
+    def __init__(self, url: str, reason: str) -> None:
+        super().__init__(f"{url}: {reason}")
+        self.url = url
+        self.reason = reason
+
+
+@dataclass
+class Crawl:
+    """What crawl() found. `pages`: every page fetched, URL -> its depth (the fewest links
+    from the start page to it: the start page is 0). `failures`: every page that could not
+    be fetched, URL -> FetchFailed.reason (a str). `unfinished`: the URLs found but neither
+    fetched nor failed when the deadline came (empty when the crawl ran to its end)."""
+
+    pages: dict[str, int] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    unfinished: set[str] = field(default_factory=set)
+
+
+# The learner's part.
+
+
+async def fetch_page(
+    session: aiohttp.ClientSession, url: str, attempts: int, base_delay: float
+) -> str:
+    for attempt in range(1, attempts + 1):
+        retry_after = None
+        try:
+            async with session.get(url) as response:  # released on the way out
+                if response.status < 400:
+                    return await response.text()
+                reason = str(response.status)
+                retry_after = response.headers.get("Retry-After")
+                if response.status != 429 and response.status < 500:
+                    raise FetchFailed(url, reason)  # a 404 is not worth another request
+        except aiohttp.ClientConnectionError:
+            reason = "unreachable"
+        if attempt == attempts:
+            raise FetchFailed(url, reason)
+        if retry_after is not None:
+            await asyncio.sleep(int(retry_after))  # "0" is a wait of 0, not "no header"
+        else:
+            await asyncio.sleep(base_delay * 2 ** (attempt - 1))
+    raise AssertionError("unreachable: the last attempt returns or raises")
+
+
+async def crawl(
+    start: str,
+    *,
+    limit: int,
+    max_depth: int,
+    attempts: int = 1,
+    base_delay: float = 1.0,
+    deadline: float | None = None,
+    on_page: Callable[[str, int, int], object] | None = None,
+) -> Crawl:
+    pages: dict[str, int] = {}
+    failures: dict[str, str] = {}
+    found = {start}
+    semaphore = asyncio.Semaphore(limit)
+    counter = [0]
+
+    async def run(session) -> None:
+        level: set[str] = {start}
+        depth = 0
+        while level:
+            following: set[str] = set()
+
+            async def one(url: str, depth: int = depth, following: set = following) -> None:
+                async with semaphore:
+                    try:
+                        body = await fetch_page(session, url, attempts, base_delay)
+                    except FetchFailed as failed:
+                        failures[url] = failed.reason
+                        body = None
+                    else:
+                        pages[url] = depth
+                if body is not None and depth < max_depth:
+                    new = set(links_in(body, url)) - found
+                    found.update(new)
+                    following.update(new)
+                counter[0] += 1
+                if on_page:
+                    on_page(url, counter[0], len(found))
+
+            async with asyncio.TaskGroup() as tg:
+                for url in level:
+                    tg.create_task(one(url))
+            level, depth = following, depth + 1
+
+    async with aiohttp.ClientSession() as session:
+        if deadline is None:
+            await run(session)
+        else:
+            try:
+                await asyncio.wait_for(run(session), deadline)
+            except TimeoutError:
+                pass
+    return Crawl(pages, failures, found - pages.keys() - failures.keys())
