@@ -19,6 +19,7 @@ from aiokata.checks import fail, now, raise_unexpected
 debugging = exercise_module(__file__)
 
 DAY = 86_400
+SLOW_LOAD = 1.5  # real seconds one load takes in the test of a time limit around the thread
 ASYNCIO = logging.getLogger("asyncio")
 SLOW = "Executing %s took %.3f seconds"  # what asyncio's debug mode logs for a slow step
 
@@ -46,10 +47,26 @@ def kit_handler_kept():
     after the test's own handlers have come and gone."""
     loop = asyncio.get_running_loop()
     kept = loop.get_exception_handler()
+    passed_on = []
+
+    def before_the_block(loop, context):
+        # Installed before the collector: if it is called while another handler is the
+        # loop's, that handler passed the context on.
+        if loop.get_exception_handler() is not before_the_block:
+            passed_on.append(context.get("message"))
+
+    loop.set_exception_handler(before_the_block)
     try:
         yield loop
     finally:
         loop.set_exception_handler(kept)
+    if passed_on:
+        fail(
+            f"The collector passed the contexts on to the handler installed before the block "
+            f"as well: it received {passed_on!r} while the collector's handler was the loop's. "
+            "Keep each context in errors.contexts instead, and pass nothing on (not to the "
+            "previous handler, not to loop.default_exception_handler())."
+        )
 
 
 def summary(contexts) -> list:
@@ -105,9 +122,15 @@ async def test_a_future_error_never_retrieved_is_collected_with_its_exception():
         future.set_exception(error)  # and nobody ever asks for it
 
     with kit_handler_kept() as loop:
-        with debugging.ErrorCollector() as errors:
+        collector = debugging.ErrorCollector()
+        with collector as errors:
             drop_a_failed_future(loop)
             gc.collect()
+        if errors is not collector:
+            fail(
+                f"`with ErrorCollector() as errors:` gave errors = {errors!r}, not the collector: "
+                "__enter__ must return the collector itself (`return self`)."
+            )
         got = summary(errors.contexts)
     error = raised[0]() if raised else None
     if len(got) != 1:
@@ -164,6 +187,12 @@ async def test_every_context_is_kept_in_order_even_without_an_exception():
             f"('Exception in callback ...') fourth, got {got[3:4]!r}."
         )
     compare_contexts(got[4:], [("", None)], "The last context (empty message, no exception)")
+    if errors.contexts[0] is not note or errors.contexts[2] is not note:
+        fail(
+            "The note's context was given to the handler as one dict, twice, but errors.contexts "
+            f"holds a different dict ({errors.contexts[0]!r}): a copy. Keep the dict itself "
+            "(`self.contexts.append(context)`), so it is the very object asyncio handed over."
+        )
 
 
 @pytest.mark.task(1)
@@ -173,9 +202,14 @@ async def test_the_previous_handler_is_put_back():
     def previous(loop, context):
         seen.append(context["message"])
 
+    def earlier(loop, context):
+        seen.append(("earlier", context["message"]))
+
     with kit_handler_kept() as loop:
-        loop.set_exception_handler(previous)
-        with debugging.ErrorCollector() as errors:
+        loop.set_exception_handler(earlier)
+        collector = debugging.ErrorCollector()  # made while `earlier` is the loop's handler
+        loop.set_exception_handler(previous)  # and `previous` when the block begins
+        with collector as errors:
             if loop.get_exception_handler() is previous:
                 fail(
                     "Inside the `with` block, the loop's handler was still the one before: the "
@@ -186,12 +220,16 @@ async def test_the_previous_handler_is_put_back():
         loop.call_exception_handler({"message": "after"})
         if after is not previous:
             fail(
-                f"After the block, the loop's handler should be the one installed before, got "
-                f"{after!r}. "
+                f"After the block, the loop's handler should be the one installed when it began, "
+                f"got {after!r}. "
                 + (
                     "Likely: __exit__ set None (the default) instead of the handler kept in "
                     "__enter__."
                     if after is None
+                    else "That is the handler installed when the collector was made, which was "
+                    "replaced before the block began: keep the handler in __enter__, not in "
+                    "__init__."
+                    if after is earlier
                     else "The collector's own handler was not put back to the one before."
                 )
             )
@@ -255,10 +293,13 @@ async def test_two_collectors_keep_their_own_contexts():
         ([("B", None)], [("A", None)]),
         "One collector inside another, 'A' given in the inner, 'B' after it: (outer, inner)",
         lambda g: (
-            "Likely: the two collectors share one list (a class attribute or a "
-            "module-level list); make it in __init__."
-            if g[0] == g[1]
-            else "Likely: the inner collector did not put the outer one's handler back."
+            "Both collectors hold the same contexts: they share one list (a class attribute "
+            "or a module-level list); make it in __init__."
+            if g[0] == g[1] and g[0]
+            else "'B' reached the inner collector after its block ended: it did not put the "
+            "outer one's handler back."
+            if ("B", None) in g[1]
+            else ""
         ),
     )
     if after is not None:
@@ -317,16 +358,34 @@ def check_put_back(loop, debug, duration, logger_state, what: str) -> None:
     handlers, level, propagate = asyncio_logger_state()
     if handlers != logger_state[0]:
         extra = [h for h in handlers if h not in logger_state[0]]
-        problems.append(f"the asyncio logger still has the handler {extra or handlers!r}")
+        missing = [h for h in logger_state[0] if h not in handlers]
+        if extra:
+            problems.append(f"the asyncio logger still has the handler {extra!r}")
+        if missing:
+            problems.append(
+                f"the asyncio logger lost the handler {missing!r} it had before (remove only "
+                "your own: logger.removeHandler(yours))"
+            )
+        if not extra and not missing:
+            problems.append(f"the asyncio logger's handlers are in another order: {handlers!r}")
     if level != logger_state[1]:
-        problems.append(f"the asyncio logger's level is {level} (it was {logger_state[1]})")
+        names = logging.getLevelName
+        problems.append(
+            f"the asyncio logger's level is {level} ({names(level)}); it was "
+            f"{logger_state[1]} ({names(logger_state[1])})"
+        )
     if propagate != logger_state[2]:
         problems.append("the asyncio logger's propagate flag changed")
     if problems:
         fail(
-            f"After slow_callbacks() {what}, {'; '.join(problems)}. Likely: the settings are "
-            "not put back, or not in a `finally:` (which runs however the coroutine ends): "
-            "keep each one before changing it and restore it afterwards."
+            f"After slow_callbacks() {what}, {'; '.join(problems)}."
+            + (
+                ""
+                if any("lost the handler" in p for p in problems)
+                else " Likely: the settings are not put back, or not in a `finally:` (which "
+                "runs however the coroutine ends): keep each one before changing it and restore "
+                "it afterwards."
+            )
         )
 
 
@@ -382,17 +441,72 @@ async def test_a_blocking_step_is_reported_in_real_time():
         )
     check_put_back(loop, *state, "returned")
 
+    # Blocks on either side of the default 0.1 s: only the threshold given decides.
+    _, slow = await call_slow(
+        blocking_program(0.08), 0.05, "A step blocking 0.08 s, threshold 0.05 s"
+    )
+    if not [s for d, s in slow if "blocks" in d]:
+        fail(
+            "A step held the loop 0.08 s with a threshold of 0.05 s, but it was not reported: "
+            f"got {slow!r}. 0.08 s is under asyncio's default of 0.1 s, so the threshold given "
+            "was not the one in effect. Likely: slow_callback_duration was not set to the "
+            "threshold itself (loop.slow_callback_duration = threshold)."
+        )
+    _, slow = await call_slow(
+        blocking_program(0.12), 0.5, "A step blocking 0.12 s, threshold 0.5 s"
+    )
+    under = [(d, s) for d, s in slow if s < 0.5]
+    if under:
+        fail(
+            f"With a threshold of 0.5 s, the report holds steps asyncio timed under 0.5 s: "
+            f"{under!r}, so the threshold in effect was lower than the one given. Likely: "
+            "slow_callback_duration was not set to the threshold (asyncio's default is 0.1 s)."
+        )
+    check_put_back(loop, *state, "returned")
+
+
+async def blocks(seconds):
+    await asyncio.sleep(0)
+    time.sleep(seconds)  # one step that holds the loop
+
+
+async def blocking_program(seconds):
+    return await asyncio.create_task(blocks(seconds))  # the step is blocks()'s own
+
 
 @pytest.mark.task(2)
 async def test_steps_under_the_threshold_are_not_reported():
     # Under the kit's virtual clock no step takes any loop time: none is slow.
+    loop = asyncio.get_running_loop()
+    seen = []
+
     async def quick():
         for _ in range(3):
+            seen.append((loop.get_debug(), loop.slow_callback_duration))
             await asyncio.sleep(1)
         return 7
 
     result, slow = await call_slow(quick(), 0.05, "Three quick steps")
     checks.equal(result, 7, "The result slow_callbacks() gave back")
+    wrong = [(d, t) for d, t in seen if (d, t) != (True, 0.05)]
+    if wrong:
+        debug, duration = wrong[0]
+        fail(
+            f"While the coroutine ran, the loop had debug mode {debug} and "
+            f"slow_callback_duration {duration!r}; with slow_callbacks(coro, 0.05) it should "
+            "have been True and 0.05."
+            + (
+                " Likely: debug mode was not on (loop.set_debug(True) before awaiting coro)."
+                if not debug
+                else ""
+            )
+            + (
+                " Likely: slow_callback_duration was not set to the threshold itself "
+                "(loop.slow_callback_duration = threshold)."
+                if duration != 0.05
+                else ""
+            )
+        )
     checks.equal(
         slow,
         [],
@@ -412,6 +526,7 @@ async def test_the_warnings_are_read_as_asyncio_gives_them():
         ASYNCIO.warning("Unclosed connection %r", "c")
         logging.getLogger("elsewhere").warning(SLOW, "<Handle other()>", 9.0)
         ASYNCIO.warning(SLOW, task, 0.5)
+        ASYNCIO.getChild("sub").warning(SLOW, "<Handle child()>", 2.0)
         await asyncio.sleep(0)
         ASYNCIO.warning(SLOW, "<Handle cb() at y.py:9>", 1.25)
         return None
@@ -426,6 +541,11 @@ async def test_the_warnings_are_read_as_asyncio_gives_them():
             return "Likely: the same warning twice was kept once; keep each one."
         if any(d != task and task.startswith(d) for d, _ in got):
             return "Likely: the description was cut at the first ' took ' (it can contain one)."
+        if any(d == "<Handle child()>" for d, _ in got):
+            return (
+                "The warning logged on 'asyncio.sub' was kept: keep only records of the "
+                "'asyncio' logger itself (record.name == 'asyncio'), not of its children."
+            )
         if len(got) > 3:
             return "Likely: other warnings (not 'Executing ... took') or other loggers were kept."
         return ""
@@ -439,6 +559,10 @@ async def test_everything_is_put_back_and_each_call_has_its_own_report():
     loop = asyncio.get_running_loop()
     loop.set_debug(True)
     loop.slow_callback_duration = 0.75
+    theirs = logging.NullHandler()  # a handler and a level someone else set up
+    ASYNCIO.addHandler(theirs)
+    level = ASYNCIO.level
+    ASYNCIO.setLevel(logging.INFO)
     try:
         state = (True, 0.75, asyncio_logger_state())
 
@@ -453,13 +577,21 @@ async def test_everything_is_put_back_and_each_call_has_its_own_report():
             (result, second),
             (2, [("<Handle step2()>", 0.25)]),
             "The second call's (result, slow)",
-            "Likely: one list shared by every call (a module-level list or a default argument).",
+            lambda got: (
+                "The second call's report holds the first call's step: one list shared by "
+                "every call (a module-level list or a default argument)."
+                if any("step1" in str(d) for d, _ in got[1])
+                else ""
+            ),
         )
         if first and first[0][0] != "<Handle step1()>":
             fail(f"The first call's report changed after the second call: {first!r}.")
+        check_put_back(loop, *state, "returned twice (debug mode was on before)")
     finally:
         loop.set_debug(False)
         loop.slow_callback_duration = 0.1
+        ASYNCIO.removeHandler(theirs)
+        ASYNCIO.setLevel(level)
 
 
 @pytest.mark.task(2)
@@ -503,6 +635,13 @@ async def test_put_back_when_the_coroutine_raises_or_is_cancelled():
             f"slow_callbacks() cancelled while its coroutine waited {how_it_ended(task)}; it "
             "should end cancelled."
         )
+    if not ended:
+        fail(
+            "slow_callbacks() was cancelled at 2 s and ended cancelled, but its coroutine did "
+            "not stop: it was still waiting. Cancelling slow_callbacks() must cancel coro too: "
+            "await it (or a task running it that is cancelled with the call), not under "
+            "asyncio.shield() or in a task left running."
+        )
     checks.equal([t - t0 for t in ended], [2], "When the coroutine was stopped (loop time)")
     check_put_back(loop, *state, "was cancelled")
 
@@ -533,20 +672,22 @@ class Loader:
 
     VALUES: ClassVar[dict] = {"a": "A", "b": 0, "": None, 0: "", None: "nothing"}
 
-    def __init__(self, fail_on=(), gate=None) -> None:
+    def __init__(self, fail_on=(), gate=None, gate_first_only=False, patience=1.0) -> None:
         self.loop_thread = threading.get_ident()
         self.calls: list = []
         self.on_loop: list = []
         self.fail_on = fail_on
         self.errors: dict = {}
-        self.gate = gate  # a threading.Event each call waits for (1 s at most)
+        self.gate = gate  # a threading.Event each call waits for (`patience` s at most)
+        self.gate_first_only = gate_first_only
+        self.patience = patience
 
     def __call__(self, key):
         self.calls.append(key)
         if threading.get_ident() == self.loop_thread:
             self.on_loop.append(key)
-        elif self.gate is not None:
-            self.gate.wait(1)
+        elif self.gate is not None and (len(self.calls) == 1 or not self.gate_first_only):
+            self.gate.wait(self.patience)
         if key in self.fail_on:
             self.errors[key] = Boom(key)
             raise self.errors[key]
@@ -646,7 +787,7 @@ async def test_a_load_error_reaches_the_caller():
 @pytest.mark.task(3)
 async def test_load_all_cancelled_while_loading_ends_cancelled():
     gate = threading.Event()
-    loader = Loader(gate=gate)
+    loader = Loader(gate=gate, gate_first_only=True)  # only the first load waits for the gate
     task = asyncio.create_task(debugging.load_all(["a", "b", "a"], loader))
     for _ in range(3):
         await asyncio.sleep(0)
@@ -665,6 +806,25 @@ async def test_load_all_cancelled_while_loading_ends_cancelled():
 
 
 @pytest.mark.task(3)
+@pytest.mark.looptime(False)
+async def test_a_slow_load_is_waited_for_without_a_time_limit():
+    # While a thread is busy the loop's clock runs in real time, so "slow" costs real time here.
+    loader = Loader(gate=threading.Event(), gate_first_only=True, patience=SLOW_LOAD)
+    started = time.monotonic()
+    try:
+        results = await debugging.load_all(["a", "b"], loader)
+    except TimeoutError:
+        fail(
+            f"load('a') took {SLOW_LOAD} s and load_all() raised TimeoutError after "
+            f"{time.monotonic() - started:.1f} s: a time limit of your own (wait_for() or "
+            "asyncio.timeout() around the thread). A load may take as long as it takes; await "
+            "it without one."
+        )
+    loader.check_threads()
+    checks.equal(results, ["A", 0], f"load_all(['a', 'b']) with a {SLOW_LOAD} s load('a')")
+
+
+@pytest.mark.task(3)
 async def test_two_load_alls_keep_their_own_results():
     first = await run_load_all(["a"], Loader(), "A first call")
     second = await run_load_all(["b"], Loader(), "A second call")
@@ -672,7 +832,12 @@ async def test_two_load_alls_keep_their_own_results():
         (first, second),
         (["A"], [0]),
         "Two calls' results",
-        "Likely: one results list shared by every call (module-level).",
+        lambda got: (
+            "The second call's results hold the first call's 'A': one results list shared by "
+            "every call (module-level)."
+            if isinstance(got[1], list) and "A" in got[1]
+            else ""
+        ),
     )
 
 
@@ -761,20 +926,16 @@ def check_sends(sender, users, times, count, what) -> None:
 @pytest.mark.task(4)
 async def test_notify_all_awaits_each_send_in_order(looptime):
     users = ["ann", "bob", "ann"]
+    given = list(users)
     sender = Sender()
     count = await debugging.notify_all(users, sender)
     checks.not_coroutine(count, "What notify_all() returned")
-    check_sends(sender, users, {}, count, "Three users")
+    checks.equal(users, given, "The users list after", "notify_all() changed the caller's list.")
+    check_sends(sender, given, {}, count, "Three users")
     checks.equal(count, 3, "What notify_all(['ann', 'bob', 'ann']) returned")
     if type(count) is not int:
         fail(f"notify_all() should return an int, got {type(count).__name__}.")
     checks.took(looptime, 3, "Three 1 s sends")
-    checks.equal(
-        users,
-        ["ann", "bob", "ann"],
-        "The users list after",
-        "notify_all() changed the caller's list.",
-    )
 
 
 @pytest.mark.task(4)
@@ -865,12 +1026,15 @@ async def test_notify_all_in_any_scenario(jobs):
 
 
 class Applier:
-    """apply(change) takes 1 s; refuses (InvalidChange) the changes in `refuse` and raises Boom
-    for those in `fail_on`; records each change's [change, began, ended or how it ended]."""
+    """apply(change) takes `times[change]` (1 s unless told); refuses (InvalidChange, or
+    `refusal` if given) the changes in `refuse` and raises Boom for those in `fail_on`; records
+    each change's [change, began, ended or how it ended]."""
 
-    def __init__(self, refuse=(), fail_on=()) -> None:
+    def __init__(self, refuse=(), fail_on=(), times=None, refusal=None) -> None:
         self.t0 = now()
         self.refuse, self.fail_on = refuse, fail_on
+        self.times = times or {}
+        self.refusal = refusal
         self.log: list = []
         self.errors: dict = {}
 
@@ -881,13 +1045,13 @@ class Applier:
         entry = [change, round(now() - self.t0, 6), None]
         self.log.append(entry)
         try:
-            await asyncio.sleep(1)
+            await asyncio.sleep(self.times.get(change, 1))
         except asyncio.CancelledError:
             entry[2] = "cancelled"
             raise
         entry[2] = round(now() - self.t0, 6)
         if change in self.refuse:
-            raise debugging.InvalidChange(change)
+            raise (self.refusal or debugging.InvalidChange)(change)
         if change in self.fail_on:
             self.errors[change] = Boom(change)
             raise self.errors[change]
@@ -900,6 +1064,7 @@ async def test_apply_all_skips_refused_changes_and_returns_them(looptime):
     applier = Applier(refuse={"a", 0, None})
     refused = await debugging.apply_all(changes, applier)
     checks.not_coroutine(refused, "What apply_all() returned")
+    check_one_after_another(applier, "Six changes")
     checks.equal(
         refused,
         ["a", 0, "a", None],
@@ -915,6 +1080,50 @@ async def test_apply_all_skips_refused_changes_and_returns_them(looptime):
     checks.equal(changes, given, "The changes list after", "apply_all() changed the caller's list.")
     checks.equal([e[0] for e in applier.log], given, "The changes applied, in order")
     checks.took(looptime, 6, "Six 1 s changes, one after another")
+
+
+def check_one_after_another(applier, what) -> None:
+    log = [list(e) for e in applier.log]
+    if len(log) > 1 and len({e[1] for e in log}) == 1:
+        fail(
+            f"{what}: every change began at {log[0][1]:g} s: {log!r} ([change, began, ended]). "
+            "They ran at the same time (gather or tasks); apply them one after another, "
+            "awaiting each before the next."
+        )
+
+
+@pytest.mark.task(5)
+@pytest.mark.loop_limit(3 * DAY)
+async def test_a_change_that_takes_a_day_is_waited_for(looptime):
+    applier = Applier(refuse={"b"}, times={"a": DAY})
+    try:
+        refused = await debugging.apply_all(["a", "b"], applier)
+    except TimeoutError:
+        fail(
+            "apply_all() raised TimeoutError on a change that took a day to apply: a time limit "
+            "of your own (wait_for() or asyncio.timeout()); wait as long as it takes."
+        )
+    checks.equal(refused, ["b"], "The refused changes of ['a' (a day long), 'b' (refused)]")
+    checks.took(looptime, DAY + 1, "A day-long change, then a 1 s one")
+
+
+@pytest.mark.task(5)
+async def test_a_subclass_of_invalid_change_is_a_refusal_too():
+    class StaleChange(debugging.InvalidChange):
+        """A kind of InvalidChange: refused because it is out of date."""
+
+    applier = Applier(refuse={"old"}, refusal=StaleChange)
+    try:
+        refused = await debugging.apply_all(["old", "new"], applier)
+    except StaleChange:
+        fail(
+            "apply('old') raised StaleChange, a subclass of InvalidChange, and apply_all() let "
+            "it reach the caller: a subclass is a refusal too. Catch it with "
+            "`except InvalidChange:` (or isinstance()), not by comparing type(e) with "
+            "InvalidChange."
+        )
+    checks.equal(refused, ["old"], "The refused changes (apply('old') raised StaleChange)")
+    checks.equal([e[0] for e in applier.log], ["old", "new"], "The changes applied")
 
 
 @pytest.mark.task(5)
@@ -952,12 +1161,19 @@ async def test_apply_all_cancelled_ends_cancelled():
     task.cancel()
     await checks.within(10, asyncio.wait([task]), "apply_all() went on after it was cancelled.")
     raise_unexpected(task)
+    check_one_after_another(applier, "Three changes, cancelled at 1.5 s")
     if not task.cancelled():
+        went_on = [e[0] for e in applier.log if e[1] >= 1.5]
         fail(
-            f"apply_all() cancelled while applying 'b' {how_it_ended(task)}, after applying "
-            f"{[e[0] for e in applier.log]!r}; it should end cancelled at once. Likely: a bare "
-            "`except:` or `except BaseException:` swallowed the CancelledError and went on; "
-            "catch only InvalidChange."
+            f"apply_all() cancelled at 1.5 s, while applying 'b', {how_it_ended(task)}, after "
+            f"applying {[e[0] for e in applier.log]!r}; it should end cancelled at once. "
+            + (
+                f"It went on to apply {went_on!r} after the cancel. Likely: a bare `except:` or "
+                "`except BaseException:` swallowed the CancelledError; catch only InvalidChange."
+                if went_on
+                else "The CancelledError did not reach the caller: let it go on (catch only "
+                "InvalidChange)."
+            )
         )
     checks.equal(
         [list(e) for e in applier.log], [["a", 0, 1], ["b", 1, "cancelled"]], "The changes applied"
@@ -972,7 +1188,12 @@ async def test_two_apply_alls_keep_their_own_lists():
         (first, second),
         (["a"], ["b"]),
         "Two calls' refused changes",
-        "Likely: one list shared by every call (module-level or a default argument).",
+        lambda got: (
+            "The second call's list holds the first call's 'a': one list shared by every call "
+            "(module-level or a default argument)."
+            if isinstance(got[1], list) and "a" in got[1]
+            else ""
+        ),
     )
 
 

@@ -13,12 +13,13 @@ from typing import Any
 class ErrorCollector:
     """A context manager that catches every error the running loop can only log.
 
-    `with ErrorCollector() as errors:` (inside a running loop) installs a loop exception
-    handler that appends each context asyncio hands it (the dict itself, with its "message",
-    and its "exception", "task", "future" or "handle" when it has them) to `errors.contexts`,
-    in the order they come, every one of them. On leaving the block, the handler that was
-    installed before (or None) is put back, whether the block raised or not, and an error
-    raised in the block goes on to the caller."""
+    `with ErrorCollector() as errors:` (inside a running loop) gives the collector itself and
+    installs a loop exception handler that appends each context asyncio hands it (the dict
+    itself, not a copy, with its "message", and its "exception", "task", "future" or "handle"
+    when it has them) to `errors.contexts`, in the order they come, every one of them, and
+    passes nothing on. On leaving the block, the handler that was installed when the block
+    began (or None) is put back, whether the block raised or not, and an error raised in the
+    block goes on to the caller."""
 
     def __init__(self) -> None:
         self.contexts: list[dict] = []
@@ -51,7 +52,8 @@ class _SlowSteps(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         args = record.args
         if (
-            record.msg == "Executing %s took %.3f seconds"
+            record.name == "asyncio"
+            and record.msg == "Executing %s took %.3f seconds"
             and isinstance(args, tuple)
             and len(args) == 2
         ):
@@ -62,11 +64,13 @@ async def slow_callbacks(
     coro: Coroutine[Any, Any, Any], threshold: float
 ) -> tuple[Any, list[tuple[str, float]]]:
     """Await `coro` with the running loop in debug mode and `slow_callback_duration` set to
-    `threshold`, and return `(its result, slow)`: `slow` is a new list of `(description,
+    `threshold` itself, and return `(its result, slow)`: `slow` is a new list of `(description,
     seconds)`, one for each "Executing <description> took <seconds> seconds" warning asyncio's
-    logger ("asyncio") gave while it ran, in the order given. Afterwards (also when `coro`
-    raises or the call is cancelled) the loop's debug mode and slow_callback_duration are what
-    they were, and the logger has the handlers and level it had."""
+    logger ("asyncio" itself, not a child logger) gave while it ran, in the order given. An
+    error from `coro` reaches the caller; cancelling the call cancels `coro`. Afterwards
+    (also when `coro` raises or the call is cancelled) the loop's debug mode and
+    slow_callback_duration are what they were, and the logger has exactly the handlers,
+    level and propagate flag it had. No time limit."""
     loop = asyncio.get_running_loop()
     logger = logging.getLogger("asyncio")
     debug, duration, level = loop.get_debug(), loop.slow_callback_duration, logger.level
@@ -91,9 +95,10 @@ async def slow_callbacks(
 
 async def load_all(keys: list, load: Callable[[Any], Any]) -> list:
     """Call the blocking function `load(key)` once for each key, in a worker thread so the
-    loop keeps running meanwhile, and return a new list of the results in the order of
-    `keys` (duplicates included). An error `load` raises reaches the caller. `keys` is left
-    as it was."""
+    loop keeps running meanwhile (one at a time or all at once), and return a new list of the
+    results in the order of `keys` (duplicates included). No time limit: a load takes as long
+    as it takes. An error `load` raises reaches the caller. Cancelled, it ends cancelled at
+    once, without holding the loop while a running load finishes. `keys` is left as it was."""
     results = []
     for key in keys:
         results.append(await asyncio.to_thread(load, key))
@@ -122,10 +127,10 @@ class InvalidChange(Exception):
 
 
 async def apply_all(changes: list, apply: Callable[[Any], Awaitable[Any]]) -> list:
-    """Await `apply(change)` for each change, one after another in order. A change `apply`
-    refuses with InvalidChange is skipped and kept in the list returned (a new list of the
-    refused changes, in order); any other error stops at once and reaches the caller, and
-    so does a cancellation. `changes` is left as it was."""
+    """Await `apply(change)` for each change, one after another in order, with no time limit.
+    A change `apply` refuses with InvalidChange (or a subclass of it) is skipped and kept in
+    the list returned (a new list of the refused changes, in order); any other error stops at
+    once and reaches the caller, and so does a cancellation. `changes` is left as it was."""
     refused = []
     for change in changes:
         try:

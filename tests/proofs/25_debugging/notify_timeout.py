@@ -51,7 +51,8 @@ class _SlowSteps(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         args = record.args
         if (
-            record.msg == "Executing %s took %.3f seconds"
+            record.name == "asyncio"
+            and record.msg == "Executing %s took %.3f seconds"
             and isinstance(args, tuple)
             and len(args) == 2
         ):

@@ -53,7 +53,8 @@ class _SlowSteps(logging.Handler):
         return
         args = record.args
         if (
-            record.msg == "Executing %s took %.3f seconds"
+            record.name == "asyncio"
+            and record.msg == "Executing %s took %.3f seconds"
             and isinstance(args, tuple)
             and len(args) == 2
         ):

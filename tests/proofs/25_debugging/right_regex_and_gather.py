@@ -26,7 +26,7 @@ class ErrorCollector:
         self._previous: Callable | None = None
 
     def _record(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
-        self.contexts.append(dict(context))
+        self.contexts.append(context)
 
     def __enter__(self) -> ErrorCollector:
         self._loop = asyncio.get_running_loop()
@@ -52,12 +52,13 @@ class _SlowSteps(logging.Handler):
         import re
 
         m = re.fullmatch(r"Executing (.*) took ([0-9.]+) seconds", record.getMessage())
-        if m and record.msg.startswith("Executing"):
+        if m and record.name == "asyncio" and record.msg.startswith("Executing"):
             self.found.append((m.group(1), float(m.group(2))))
         return
         args = record.args
         if (
-            record.msg == "Executing %s took %.3f seconds"
+            record.name == "asyncio"
+            and record.msg == "Executing %s took %.3f seconds"
             and isinstance(args, tuple)
             and len(args) == 2
         ):
