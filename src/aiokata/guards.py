@@ -126,12 +126,13 @@ class Findings:
     def __post_init__(self) -> None:
         self.ledger = resources.Ledger(self.focus)
 
-    def where(self, frames: list[tuple[str, int, str]]) -> str:
-        """`(tasks.py, line 12, in run_all)` for the innermost frame in the target's file."""
-        for filename, lineno, func in frames:
-            if filename in self.focus:
-                return f" ({Path(filename).name}, line {lineno}, in {func})"
-        return ""
+    @staticmethod
+    def where(site: Frame | None) -> str:
+        """`(tasks.py, line 12, in run_all)` for a frame of the target's file, if there is one."""
+        if site is None:
+            return ""
+        filename, lineno, func = site
+        return f" ({Path(filename).name}, line {lineno}, in {func})"
 
     def on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict) -> None:
         message = context.get("message", "an error asyncio could only log")
@@ -582,11 +583,7 @@ def guarded(findings: Findings) -> Iterator[Findings]:
         __tracebackhide__ = True
         if not findings.allow_blocking and _loop_running_here():
             # The learner's own line, even when the sleep happens deep inside a library.
-            stack, frame = [], sys._getframe(1)
-            while frame is not None:
-                stack.append((frame.f_code.co_filename, frame.f_lineno, frame.f_code.co_name))
-                frame = frame.f_back
-            where = findings.where(stack)
+            where = findings.where(_learners_frame(findings.focus, sys._getframe(1)))
             message = (
                 f"time.sleep({seconds!r}) was called on the event loop's thread{where}. "
                 "It blocks the whole loop: while it sleeps, no other task can run. "
