@@ -455,10 +455,40 @@ def waits_likely(answers: list[Page], sent: list[Request], want: list[float], ba
         came = request.answered if request.answered is not None else request.start
         wait = round(sent[k].start - came, 6)
         exp = base * 2 ** (k - 1)
+        due = int(answer.retry_after) if answer.retry_after is not None else exp
         if answer.retry_after is not None and abs(wait - exp) < 1e-6:
             return (
                 f"Answer {k} was {answer.told()}, and the next request waited the backoff "
-                f"({wait:.10g} s) instead: Retry-After says how long to wait: honour it."
+                f"({wait:.10g} s) instead: Retry-After says how long to wait: honour it"
+                + (
+                    ", exactly: it was ignored, or the longer of it and the backoff was taken."
+                    if exp > due
+                    else ""
+                )
+                + (
+                    " It counts on every answer worth retrying that has it: a 5xx too, not only "
+                    "a 429."
+                    if answer.status != 429
+                    else ""
+                    if exp > due
+                    else "."
+                )
+            )
+        if answer.retry_after is not None and abs(wait - max(due, exp)) < 1e-6:
+            return (
+                f"Answer {k} was {answer.told()}, and the next request waited {wait:.10g} s: "
+                "Retry-After says exactly how long to wait, not the longer of it and the backoff."
+            )
+        if answer.retry_after is not None and abs(wait - due - exp) < 1e-6:
+            return (
+                f"Answer {k} was {answer.told()}, and the next request waited {wait:.10g} s, "
+                "Retry-After and the backoff added up: wait Retry-After's seconds instead."
+            )
+        if came > request.start and abs(sent[k].start - request.start - due) < 1e-6:
+            return (
+                f"Retry {k + 1} went out {due:.10g} s after request {k} was sent, but "
+                f"{wait:.10g} s after its answer came: the wait counts from the moment the "
+                "answer came (or the connection error was raised), not from the request."
             )
         if wait == 0:
             return (
@@ -475,21 +505,17 @@ def waits_likely(answers: list[Page], sent: list[Request], want: list[float], ba
                 f"Wait {k} was {wait:.10g} s where {exp:.10g} s was due: an off-by-one in the "
                 "exponent (the first wait is base_delay itself)."
             )
-        if abs(wait + (came - request.start) - exp) < 1e-6 and came > request.start:
-            return (
-                f"The wait after answer {k} was counted from when the request was sent: it is "
-                "counted from the moment its answer came."
-            )
         return f"The wait after answer {k} ({answer.told()}) was {wait:.10g} s."
     return ""
 
 
 async def fetching(
-    web: Web, url: str, attempts: int, base_delay: float, what: str = ""
+    web: Web, url: str, attempts: int, base_delay: float, what: str = "", earlier: str = ""
 ) -> str | None:
     """Run fetch_page(session, url, attempts, base_delay) through a session of the test's
     and check each request, each wait, the result or the FetchFailed against the contract.
-    The body, or None when it raised FetchFailed (as it should have)."""
+    The body, or None when it raised FetchFailed (as it should have). `earlier`: what explains
+    too few requests, when the test knows (an earlier call for the same URL)."""
     answers = web.answers[url]
     want = fetch_oracle(answers, attempts, base_delay)
     what = what or (
@@ -519,13 +545,27 @@ async def fetching(
                     else f"Make at most `attempts` ({attempts}) requests in all, the first "
                     "one included."
                     if len(want.offsets) == attempts
+                    else f"Answer {len(want.offsets)} was a success ({last.status}): every "
+                    "status below 400 is one, not only 200: return its text at once."
+                    if last.status != 200
                     else "A success is returned at once."
                 )
             else:
+                answer = sent[-1].page if sent else None
                 why = (
-                    f"Answer {len(sent)} was {sent[-1].page.told()}, which is worth retrying "
-                    f"(attempts={attempts})."
-                    if sent and sent[-1].page.retryable
+                    earlier
+                    or (
+                        f"Answer {len(sent)} was {answer.told()}, which is worth retrying "
+                        "(every status of 500 and above is, not only 500, 502, 503 and 504)"
+                        if answer.status >= 500 and answer.status not in (500, 502, 503, 504)
+                        else f"Answer {len(sent)} was {answer.told()}, which is worth retrying"
+                    )
+                    + f", and only {len(sent)} of the {attempts} attempts "
+                    + ("was" if len(sent) == 1 else "were")
+                    + " used: either "
+                    "that answer was not taken as worth retrying, or the count of attempts "
+                    "did not start from 0 in this call."
+                    if answer is not None and answer.retryable
                     else "Every attempt counts."
                 )
             checks.fail(
@@ -541,7 +581,12 @@ async def fetching(
         if want.body is not None:
             if error is not None:
                 checks.fail(
-                    f"{what}: fetch_page() raised {error!r}; the last answer was a success."
+                    f"{what}: fetch_page() raised {error!r}; the last answer was a success"
+                    + (
+                        f" ({sent[-1].page.status}: every status below 400 is one, not only 200)."
+                        if sent and sent[-1].page.status != 200
+                        else "."
+                    )
                 )
             body = task.result()
             checks.not_coroutine(body, "fetch_page()'s result")
@@ -622,6 +667,31 @@ async def test_429_is_retried_after_its_retry_after():
 
 
 @pytest.mark.task(1)
+async def test_retry_after_counts_on_a_5xx_too_and_exactly():
+    # Each Retry-After differs from the backoff it replaces (1, 2, 4 s with base_delay 1).
+    pages = {"/a": [status(503, 1, retry_after="7"), status(500, 0, retry_after="1"), ok(1)]}
+    async with Web(site(pages)) as web:
+        await fetching(web, u("/a"), 3, 1)
+    pages = {"/a": [status(503, 0), status(429, 1, retry_after="1"), ok(0)]}
+    async with Web(site(pages)) as web:
+        await fetching(web, u("/a"), 3, 4)
+
+
+@pytest.mark.task(1)
+async def test_every_status_of_500_and_above_is_retried():
+    pages = {"/a": [status(501, 1), status(505), status(511, 0.5), status(507), ok(1)]}
+    async with Web(site(pages)) as web:
+        await fetching(web, u("/a"), 5, 1)
+
+
+@pytest.mark.task(1)
+async def test_every_status_below_400_is_a_success():
+    for code, body in ((201, "made"), (204, ""), (206, "part")):
+        async with Web(site({"/a": [Page(1, body, code), ok(0)]})) as web:
+            await fetching(web, u("/a"), 3, 1)
+
+
+@pytest.mark.task(1)
 async def test_retry_after_zero_and_a_base_delay_of_zero_mean_at_once():
     async with Web(site({"/a": [status(429, 1, retry_after="0"), ok(1)]})) as web:
         await fetching(web, u("/a"), 3, 1)
@@ -672,6 +742,22 @@ async def test_each_fetch_page_call_retries_on_its_own():
             "When each call sent its requests (base_delay 1 for /a, 2 for /b)",
             "Each call waits by its own base_delay and counts its own attempts.",
         )
+    # The same URL twice, one call after the other: the second starts its count from 0.
+    for k in (1, 2):
+        async with Web(site({"/same": [status(503), ok(0)]})) as web:
+            await fetching(
+                web,
+                u("/same"),
+                2,
+                1,
+                f"fetch_page(session, '/same', attempts=2, base_delay=1) with answers [503, a "
+                f"success], call {k} of 2 for '/same', one after the other",
+                "The first call for '/same' went as it should; in this second call for the same "
+                "URL the attempts ran out early: the count of attempts was carried over from "
+                "the earlier call (kept per URL, or at module level). Count them in each call."
+                if k == 2
+                else "",
+            )
 
 
 @pytest.mark.task(1)
@@ -715,6 +801,9 @@ ANSWERS = st.lists(
             status(500, 1),
             status(429, 0, retry_after="3"),
             status(429, 0.5, retry_after="0"),
+            status(503, 0, retry_after="2"),
+            status(501, 0.5),
+            Page(0.5, "", 204),
             down(0.5),
         ]
     ),
@@ -786,11 +875,11 @@ def check_requests(web: Web, p: Plan, deadline: float | None, what: str) -> None
             at = f"at {sent[0].start - web.began:.10g} s"
             if url in p.beyond:
                 checks.fail(
-                    f"{what}: {name(url)!r} was requested ({at}), but it is {p.beyond[url]} "
-                    f"links from the start, deeper than max_depth={p.max_depth}: the pages at "
-                    "depth max_depth are fetched, their links are not followed. Likely an "
-                    "off-by-one in the depth check (`<=` where `<` is meant, or the start "
-                    "page counted as depth 1)."
+                    f"{what}: {name(url)!r} was requested ({at}), but it is "
+                    f"{checks.count(p.beyond[url], 'link')} from the start, deeper than "
+                    f"max_depth={p.max_depth}: the pages at depth max_depth are fetched, their "
+                    "links are not followed. Likely an off-by-one in the depth check (`<=` "
+                    "where `<` is meant, or the start page counted as depth 1)."
                 )
             checks.fail(
                 f"{what}: {name(url)!r} was requested ({at}), but no page the crawl fetches "
@@ -809,7 +898,7 @@ def check_requests(web: Web, p: Plan, deadline: float | None, what: str) -> None
             checks.fail(
                 f"{what}: {name(url)!r} was requested {checks.count(len(sent), 'time')}; "
                 f"fetch_page(session, url, attempts={p.attempts}, base_delay="
-                f"{p.base_delay:.10g}) makes {want} requests of its answers "
+                f"{p.base_delay:.10g}) makes {checks.count(want, 'request')} of its answers "
                 f"{told(web.answers[url])}. Fetch each page with fetch_page() and the crawl's "
                 "own attempts and base_delay."
             )
@@ -868,12 +957,40 @@ def done_pages(web: Web, p: Plan, deadline: float | None, what: str) -> dict[str
     return done
 
 
-def check_content(web: Web, p: Plan, result: object, done: dict[str, float], what: str) -> None:
+def check_content(
+    web: Web,
+    p: Plan,
+    result: object,
+    done: dict[str, float],
+    what: str,
+    deadline: float | None = None,
+) -> None:
     pages, failures, unfinished = crawl_parts(result, what)
     want_pages = {x: p.depth[x] for x in done if p.fetch[x].body is not None}
     want_failures = {x: p.fetch[x].reason for x in done if p.fetch[x].body is None}
     found = {p.start} | {link for x in done for link in p.new_links(x)}
     want_unfinished = found - done.keys()
+    for url in [*want_pages, *want_failures] if deadline is not None else []:
+        if url in unfinished and url not in pages and url not in failures:
+            got = p.fetch[url]
+            checks.fail(
+                f"{what}: {name(url)!r} "
+                + (
+                    f"was fetched (done at {done[url]:.10g} s) but is not in Crawl.pages"
+                    if got.body is not None
+                    else f"failed ({got.reason}, at {done[url]:.10g} s) but is not in "
+                    "Crawl.failures"
+                )
+                + "; it is in Crawl.unfinished. Either it was not recorded ("
+                + (
+                    "the pages done lost at the deadline"
+                    if got.body is not None
+                    else "record every failure, `failures[url] = error.reason`"
+                )
+                + "), or its fetch_page() was still running when the deadline came, after "
+                "its last request had ended (a wait after the last attempt, a retry of what "
+                "is not worth retrying, an error caught and retried?): see task 1."
+            )
     for url, depth in want_pages.items():
         if url not in pages:
             checks.fail(
@@ -889,8 +1006,8 @@ def check_content(web: Web, p: Plan, result: object, done: dict[str, float], wha
                 "links from the start, which is what a level-by-level crawl gives."
             )
             checks.fail(
-                f"{what}: Crawl.pages[{name(url)!r}] is {pages[url]!r}; it is {depth} links from "
-                f"the start ({p.path(url)}).{off}"
+                f"{what}: Crawl.pages[{name(url)!r}] is {pages[url]!r}; it is "
+                f"{checks.count(depth, 'link')} from the start ({p.path(url)}).{off}"
             )
     for url, reason in want_failures.items():
         if url not in failures:
@@ -1017,6 +1134,20 @@ def check_schedule(
                 f"({name(r.url)!r} among them); at most limit={limit} may be. {likely}"
             )
         if start > slot:
+            deeper = [
+                q
+                for q in firsts
+                if p.depth.get(q.url, 0) > level and slot <= q.start - web.began < start
+            ]
+            if deeper:
+                checks.fail(
+                    f"{what}: {name(r.url)!r} (depth {level}) was requested at {start:.10g} s, "
+                    f"but a slot had been free since {slot:.10g} s, and in between "
+                    f"{name(deeper[0].url)!r} (depth {p.depth[deeper[0].url]}) was requested "
+                    f"(at {deeper[0].start - web.began:.10g} s): the crawl goes level by level. "
+                    "Likely a depth-first recursion (each page's links fetched before the rest "
+                    "of its level): fetch one level, then the next."
+                )
             checks.fail(
                 f"{what}: {name(r.url)!r} (depth {level}) was requested at {start:.10g} s, but "
                 f"a slot had been free since {slot:.10g} s, and it was waiting: a new page "
@@ -1024,7 +1155,7 @@ def check_schedule(
                 "time waits for the slowest of each), fewer workers than `limit` (a worker "
                 "that stops when the queue is empty for a moment, while the pages being "
                 "fetched are about to add links), a semaphore smaller than `limit` (one kept "
-                "from an earlier call), or a wait before each page."
+                "from an earlier call), a wait before each page, or a depth-first recursion."
             )
         waiting.discard(r.url)
         running.append(r.url)
@@ -1096,13 +1227,30 @@ def check_progress(
             )
     seen = {p.start}
     for k, (url, count, found, at) in enumerate(calls, start=1):
+        seen |= set(p.new_links(url))
         if count != k:
+            fetched = sum(1 for c in calls[:k] if p.fetch[c[0]].body is not None)
+            level = sum(1 for c in calls[:k] if p.depth[c[0]] == p.depth[url])
+            likely = (
+                "It looks swapped with `found` (the call said found="
+                f"{found}, which is the number of pages done): on_page(url, done, found)."
+                if found == k and count == len(seen)
+                else f"{checks.count(fetched, 'of them was', 'of them were')} fetched, and the "
+                "rest failed: `done` counts the "
+                "failed pages too (it is not len(pages))."
+                if count == fetched
+                else f"{checks.count(level, 'of them was', 'of them were')} at depth "
+                f"{p.depth[url]}: keep one counter for the "
+                "whole call, not one per level."
+                if count == level
+                else "Keep one counter in the call, counting each page once it is done (not "
+                "per level, not in the module)."
+            )
             checks.fail(
                 f"{told_} call number {k}, for {name(url)!r} at {at:.10g} s, said done={count}; "
-                f"{k} pages were done by then. `done` counts the pages done so far in this call "
-                "(1, 2, 3...): keep the counter in the call, not per level or in the module."
+                f"{checks.count(k, 'page was', 'pages were')} done by then. `done` counts the "
+                f"pages done so far in this call (1, 2, 3...), fetched or failed. {likely}"
             )
-        seen |= set(p.new_links(url))
         if found != len(seen):
             checks.fail(
                 f"{told_}({name(url)!r}, {count}, {found}) at {at:.10g} s: by then "
@@ -1152,7 +1300,7 @@ async def crawling(
     end = check_schedule(web, p, limit, deadline, done, what)
     if deadline is None:
         check_missing(web, p, what)
-    check_content(web, p, result, done, what)
+    check_content(web, p, result, done, what, deadline)
     if deadline is not None and web.took() > deadline + 1e-6:
         checks.fail(
             f"{what}: crawl() returned at {web.took():.10g} s, after its deadline "
@@ -1427,7 +1575,7 @@ def told_site(graph: dict) -> str:
 async def test_crawl_in_any_scenario(graph, limit, max_depth, attempts):
     scene = (
         f"with the site {told_site(graph)}, limit={limit}, max_depth={max_depth}, "
-        f"attempts={attempts}"
+        f"attempts={attempts}, base_delay=0.5"
     )
     scenarios.describe(scene)
     async with Web(site(graph)) as web:
@@ -1457,6 +1605,22 @@ async def test_the_deadline_cancels_the_fetches_in_flight_and_returns_what_was_d
     # deadline at 3.5 cuts /c and /d.
     async with Web(wide_site()) as web:
         await crawling(web, u("/"), limit=2, max_depth=2, deadline=3.5)
+
+
+@pytest.mark.task(3)
+async def test_nothing_is_sent_after_the_deadline():
+    # limit 1: / ends at 1, /a at 2; /b (2 s) is cut at 3.5, with /c and /d still to come.
+    for limit, deadline in ((1, 3.5), (1, 5.5), (2, 2.5)):
+        async with Web(wide_site()) as web:
+            await crawling(
+                web,
+                u("/"),
+                limit=limit,
+                max_depth=2,
+                deadline=deadline,
+                what=f"crawl of / → /a (1 s), /b (2 s), /c (4 s), /d (1 s) → /x/..., "
+                f"limit={limit}, deadline={deadline}",
+            )
 
 
 @pytest.mark.task(3)
@@ -1556,7 +1720,7 @@ async def test_a_cancelled_crawl_ends_cancelled_and_stops_everything():
 async def test_crawl_with_a_deadline_in_any_scenario(graph, limit, max_depth, deadline):
     scene = (
         f"with the site {told_site(graph)}, limit={limit}, max_depth={max_depth}, "
-        f"deadline={deadline}"
+        f"attempts=2, base_delay=0.5, deadline={deadline}"
     )
     scenarios.describe(scene)
     async with Web(site(graph)) as web:
@@ -1597,8 +1761,18 @@ async def test_failed_pages_are_reported_too():
 
 @pytest.mark.task(4)
 async def test_pages_cut_by_the_deadline_are_not_reported():
-    async with Web(wide_site()) as web:
-        await crawling(web, u("/"), limit=2, max_depth=2, deadline=3.5, progress=True)
+    for limit in (2, 1):
+        async with Web(wide_site()) as web:
+            await crawling(
+                web,
+                u("/"),
+                limit=limit,
+                max_depth=2,
+                deadline=3.5,
+                progress=True,
+                what=f"crawl of / → /a (1 s), /b (2 s), /c (4 s), /d (1 s) → /x/..., "
+                f"limit={limit}, deadline=3.5, with on_page",
+            )
 
 
 @pytest.mark.task(4)
@@ -1620,8 +1794,9 @@ async def test_each_crawl_counts_its_own_progress():
     deadline=st.sampled_from([None, None, 1.125, 2.625]),
 )
 async def test_progress_in_any_scenario(graph, limit, max_depth, deadline):
-    scene = f"with the site {told_site(graph)}, limit={limit}, max_depth={max_depth}" + (
-        f", deadline={deadline}" if deadline else ""
+    scene = (
+        f"with the site {told_site(graph)}, limit={limit}, max_depth={max_depth}, attempts=2, "
+        "base_delay=0.5" + (f", deadline={deadline}" if deadline else "")
     )
     scenarios.describe(scene)
     async with Web(site(graph)) as web:

@@ -52,13 +52,15 @@ async def fetch_page(
     """Task 1. GET `url` through `session` and return its body as text, retrying what is
     worth retrying.
 
-    An answer below 400 is a success: return `await response.text()` at once. An answer 429
-    or 500 and above, or an aiohttp.ClientConnectionError (unreachable), is worth retrying;
+    An answer below 400 (200, 201, 204...) is a success: return `await response.text()` at
+    once. An answer 429 or 500 and above (501, 505 too), or an aiohttp.ClientConnectionError
+    (unreachable), is worth retrying;
     any other 400 or more (404, 403, 410...) is not: raise FetchFailed(url, "404") at once.
     Make at most `attempts` requests (attempts >= 1). After the k-th fails in a way worth
-    retrying, wait `base_delay * 2 ** (k - 1)` seconds from the moment its answer came (1,
-    2, 4... for a base_delay of 1), or, when the answer has a Retry-After header (a whole
-    number of seconds), exactly that many ("0": at once); then send the next. When the last
+    retrying, wait `base_delay * 2 ** (k - 1)` seconds from the moment its answer came (or
+    the connection error was raised; 1, 2, 4... for a base_delay of 1), or, when the answer
+    has a Retry-After header (a whole number of seconds, on a 429 or a 5xx alike), exactly
+    that many ("0": at once); then send the next. Each call counts its own attempts. When the last
     attempt fails, raise FetchFailed at once, its reason the last status ("503") or
     "unreachable".
 
