@@ -1108,6 +1108,138 @@ def test_a_task_yielding_something_unknown_gets_a_type_error_and_is_closed():
     )
 
 
+class BadCleanup:
+    """A task double that yields 'soon' and whose cleanup fails when it is closed: it raises
+    `error` (how="raises"), or yields once more, so close() raises RuntimeError
+    (how="yields"). It logs (now, "odd", step) as Task does, and "cleanup" when closed."""
+
+    def __init__(self, sched, log, how, error=None):
+        self.sched, self.log, self.how, self.error = sched, log, how, error
+        self.gen = self.run()
+
+    def run(self):
+        self.log.append((self.sched.now, "odd", 0))
+        try:
+            yield "soon"
+        except GeneratorExit:
+            self.log.append((self.sched.now, "odd", "cleanup"))
+            if self.how == "raises":
+                raise self.error from None
+            yield "not closing yet"  # close() raises RuntimeError; a second close() ends it
+        self.log.append((self.sched.now, "odd", "resumed after close"))
+        return "never"
+
+
+def carries(recorded, wanted, depth=0) -> bool:
+    """Whether `recorded` is `wanted`, or holds it as its cause, context or in a group."""
+    if depth > 10 or not isinstance(recorded, BaseException):
+        return False
+    if wanted(recorded):
+        return True
+    inner = [recorded.__cause__, recorded.__context__]
+    inner += list(getattr(recorded, "exceptions", ()))
+    return any(carries(e, wanted, depth + 1) for e in inner)
+
+
+@pytest.mark.task(3)
+@pytest.mark.parametrize("how", ["raises", "yields"])
+def test_a_task_whose_cleanup_fails_when_closed_is_recorded_and_the_others_go_on(how):
+    sched = new_scheduler()
+    log = []
+    error = ValueError("cleanup failed")
+    odd = BadCleanup(sched, log, how, error)
+    tasks = [
+        Task(sched, "a", [ml.Sleep(1)], log, result="a"),
+        Task(sched, "c", [None, ml.Sleep(2)], log, result="c"),
+    ]
+    ids = [sched.spawn(tasks[0].gen), sched.spawn(odd.gen), sched.spawn(tasks[1].gen)]
+    checks.equal(ids, [0, 1, 2], "spawn(): the ids")
+    if how == "raises":
+        what = (
+            "Tasks a, c and one that yields 'soon' and, when closed, raises "
+            "ValueError('cleanup failed') from its cleanup"
+        )
+        close_error = "ValueError('cleanup failed')"
+
+        def is_close_error(e):
+            return e is error
+
+    else:
+        what = (
+            "Tasks a, c and one that yields 'soon' and, when closed, yields again, so close() "
+            "raises RuntimeError('generator ignored GeneratorExit')"
+        )
+        close_error = "RuntimeError('generator ignored GeneratorExit')"
+
+        def is_close_error(e):
+            return isinstance(e, RuntimeError) and "GeneratorExit" in str(e)
+
+    try:
+        try:
+            with alarm(sched, what):
+                results = sched.run()
+        except Exception as exc:
+            if is_close_error(exc):
+                unfinished = [t.name for t in tasks if (t.name, "end") not in {e[1:] for e in log}]
+                fail(
+                    f"{what}: run() raised {exc!r}, the error close() raised, so this one task "
+                    "stopped the scheduler"
+                    + (f" (task {' and '.join(unfinished)} never finished)" if unfinished else "")
+                    + ". Closing a task can fail like any other step of it: call close() inside "
+                    "try/except Exception, record what it raised for that task, and go on with "
+                    "the others."
+                )
+            fail(
+                f"{what}: run() raised {exc!r}; expected it to record an error for task 1 and "
+                "go on with the others."
+            )
+        raise_stub_errors(sched)
+        errors = getattr(sched, "errors", {})
+        steps = [e[2] for e in log if e[1] == "odd"]
+        if "cleanup" not in steps:
+            fail(
+                f"{what}: task 1 was never closed (it saw {steps!r}; Scheduler.errors is "
+                f"{errors!r}). A task that yields something else is closed: call its close()."
+            )
+        recorded = errors.get(1)
+        if not carries(recorded, is_close_error):
+            fail(
+                f"{what}: Scheduler.errors[1] is {recorded!r}; expected the {close_error} that "
+                "task 1's close() raised, or a TypeError carrying it as its cause "
+                "(`raise TypeError(...) from exc`, or `error.__cause__ = exc`). "
+                + (
+                    "A TypeError was recorded, but the error close() raised is neither its "
+                    "__cause__ nor its __context__: possibly an `except: pass` around close(), "
+                    "or the TypeError written over what close() raised. A failed cleanup is an "
+                    "error of that task: keep it."
+                    if isinstance(recorded, TypeError)
+                    else ""
+                )
+            )
+        check_log(
+            log,
+            [
+                (0, "a", 0),
+                (0, "odd", 0),
+                (0, "odd", "cleanup"),
+                (0, "c", 0),
+                (0, "c", 1),
+                (1, "a", "end"),
+                (2, "c", "end"),
+            ],
+            what,
+            tasks,
+        )
+        checks.equal(
+            results,
+            {0: "a", 2: "c"},
+            f"{what}: run()'s results",
+            "A task whose close() failed has no result; the others have theirs.",
+        )
+    finally:
+        odd.gen.close()  # a generator that ignored the first close() ends at the second
+
+
 @pytest.mark.task(3)
 def test_two_schedulers_keep_their_own_tasks_ids_and_clocks():
     one, two = new_scheduler(), new_scheduler()
@@ -1254,6 +1386,48 @@ def test_run_again_after_more_spawns_goes_on_from_where_it_left_off():
             f"The second run() returned {again!r}; expected it to hold the new task's result "
             "{1: 'two'} (whether it repeats the first run's results is up to you)."
         )
+
+
+@pytest.mark.task(3)
+def test_errors_are_kept_across_runs():
+    sched = new_scheduler()
+    log = []
+    first_error, second_error = Boom("in the first run"), Boom("in the second run")
+    spawn(
+        sched,
+        Task(sched, "a", [None], log, error=first_error),
+        Task(sched, "b", [None], log, result="b"),
+    )
+    run(sched, "The first run(): task 0 raises, task 1 returns")
+    raise_stub_errors(sched)
+    checks.equal(
+        getattr(sched, "errors", None),
+        {0: first_error},
+        "Scheduler.errors after the first run() (task 0 raised)",
+    )
+    spawn(
+        sched,
+        Task(sched, "c", [ml.Sleep(1)], log, error=second_error),
+        Task(sched, "d", [None], log, result="d"),
+    )
+    run(sched, "A second run() after two more spawns: task 2 raises, task 3 returns")
+    raise_stub_errors(sched)
+    errors = getattr(sched, "errors", None)
+    expected = {0: first_error, 2: second_error}
+    if isinstance(errors, dict) and 0 not in errors and errors.get(2) is second_error:
+        fail(
+            f"After a second run(), Scheduler.errors is {errors!r}; expected {expected!r}: "
+            "the error task 0 raised in the first run() is no longer there. `errors` is the "
+            "scheduler's record of every task that raised, over all its runs (ids are never "
+            "reused, so they cannot clash): possibly it is set to a new dict at the start of "
+            "run(); set it up once, in __init__, and only add to it."
+        )
+    checks.equal(
+        errors,
+        expected,
+        "Scheduler.errors after two runs (task 0 raised in the first, task 2 in the second)",
+        "Record each task's own exception under its id, and keep the earlier runs' entries.",
+    )
 
 
 class Halt(BaseException):

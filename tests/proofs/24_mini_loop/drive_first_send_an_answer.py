@@ -122,11 +122,15 @@ class Scheduler:
                     wake = self.now + request.seconds
                     heapq.heappush(self._sleeping, (wake, next(self._order), task_id, gen))
             else:
-                gen.close()
-                self.errors[task_id] = TypeError(
-                    f"task {task_id} yielded {request!r}: a task may only yield "
-                    "Sleep(seconds) or None"
-                )
+                try:
+                    gen.close()
+                except Exception as exc:  # its cleanup failed: that is the task's error
+                    self.errors[task_id] = exc
+                else:
+                    self.errors[task_id] = TypeError(
+                        f"task {task_id} yielded {request!r}: a task may only yield "
+                        "Sleep(seconds) or None"
+                    )
         return dict(self._results)
 
 

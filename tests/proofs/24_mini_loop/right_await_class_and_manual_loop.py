@@ -132,11 +132,14 @@ class Scheduler:
                     wake = self.now + request.seconds
                     heapq.heappush(self._sleeping, (wake, next(self._order), task_id, gen))
             else:
-                gen.close()
                 self.errors[task_id] = TypeError(
                     f"task {task_id} yielded {request!r}: a task may only yield "
                     "Sleep(seconds) or None"
                 )
+                try:
+                    gen.close()
+                except Exception as exc:
+                    self.errors[task_id] = exc
         return dict(self._results)
 
 

@@ -123,11 +123,19 @@ class Scheduler:
                         self._sleeping, (wake, next(self._order), task_id, gen), key=lambda s: s[:2]
                     )
             else:
-                gen.close()
-                self.errors[task_id] = TypeError(
-                    f"task {task_id} yielded {request!r}: a task may only yield "
-                    "Sleep(seconds) or None"
-                )
+                try:
+                    try:
+                        gen.close()
+                    except Exception as exc:
+                        raise TypeError(
+                            f"task {task_id} yielded {request!r}, and closing it failed"
+                        ) from exc
+                    raise TypeError(
+                        f"task {task_id} yielded {request!r}: a task may only yield "
+                        "Sleep(seconds) or None"
+                    )
+                except TypeError as error:
+                    self.errors[task_id] = error
         return dict(self._results)
 
 

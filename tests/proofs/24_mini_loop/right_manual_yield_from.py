@@ -141,11 +141,13 @@ class Scheduler:
             else:
                 try:
                     gen.close()
-                finally:
+                except Exception as e:
+                    self.errors[i] = e
+                else:
                     self.errors[i] = TypeError(
                         f"a task may yield only None or a Sleep, not {req!r}"
                     )
-                    del self._tasks[i]
+                del self._tasks[i]
         return dict(self._done)
 
 

@@ -82,10 +82,12 @@ class Scheduler:
                         sleeping, (self.now + request.seconds, next(self._seq), task_id, gen)
                     )
             else:
-                gen.close()
-                self.errors[task_id] = TypeError(
-                    f"task {task_id} yielded {request!r}, not None or a Sleep"
-                )
+                error = TypeError(f"task {task_id} yielded {request!r}, not None or a Sleep")
+                try:
+                    gen.close()
+                except Exception as exc:
+                    error = exc
+                self.errors[task_id] = error
         out, self._results = self._results, {}
         return out
 

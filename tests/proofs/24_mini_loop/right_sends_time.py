@@ -88,8 +88,12 @@ class Scheduler:
                 self.seq += 1
                 heapq.heappush(self.sleepers, _Sleeper(self.now + s, self.seq, task))
             case _:
-                task.gen.close()
-                self.errors[task.id] = TypeError(f"task {task.id} yielded {request!r}")
+                error = TypeError(f"task {task.id} yielded {request!r}")
+                try:
+                    task.gen.close()
+                except Exception as exc:
+                    error.__cause__ = exc  # the TypeError carries what close() raised
+                self.errors[task.id] = error
 
     def run(self) -> dict:
         while self.ready or self.sleepers:
