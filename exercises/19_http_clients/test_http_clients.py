@@ -80,11 +80,8 @@ class Web(fake.Web):
             held_until_read=False,
         )
         self.listed: Counter = Counter()  # how often each URL is listed in the call's argument
-        self.held: list[Request] = []  # responses neither released nor read at that moment
         self.unretrieved: list[Request] = []  # failed requests whose task's exception nobody
-        # had asked for at that moment
-        self.running: list[Request] = []  # requests not ended at that moment
-        self.cancelling: list[Request] = []  # ... of which a cancel had been asked
+        # had asked for when the call ended
 
     def throw(self, error: aiohttp.ClientConnectionError, refused: bool) -> NoReturn:
         (_refuse if refused else serve)(error)
@@ -123,10 +120,7 @@ class Web(fake.Web):
         return result
 
     def _finished(self, verb: str = "returned") -> None:
-        self.ended, self.ended_seq, self.verb = self.now(), self.tick(), verb
-        self.held = [r for r in self.requests if r.response and not (r.released or r.read)]
-        self.running = [r for r in self.requests if r.end_seq is None]
-        self.cancelling = [r for r in self.running if r.task is not None and r.task.cancelling()]
+        self.note_end(verb)
         tasks: set = set()
         self.unretrieved = []
         for r in self.requests:
@@ -366,103 +360,15 @@ class Web(fake.Web):
     def _check(self, name: str, where: str, cancelled: bool) -> None:
         if self.unknown or self.other_methods:
             pytest.fail(where + self.unknown_story(name), pytrace=False)
-        mine = [made.session for made in self.sessions]
-        foreign = [r for r in self.requests if not any(r.session is s for s in mine)]
-        if foreign:
-            pytest.fail(
-                f"{where}{name}() made its request to {foreign[0].url!r} through a session "
-                "that it had not opened during this call (one made when the module was "
-                "imported, or kept from an earlier call?). Open the session in each call, "
-                "make every request through it and close it before you return.",
-                pytrace=False,
-            )
-        if len(self.sessions) > 1:
-            per = Counter(id(r.session) for r in self.requests)
-            each = len(self.requests) > 1 and all(n == 1 for n in per.values())
-            pytest.fail(
-                f"{where}{name}() opened {len(self.sessions)} aiohttp.ClientSession objects "
-                f"for {checks.count(len(self.requests), 'request')}"
-                + (", one per request" if each else "")
-                + ". Open one session for the whole call and make every request through it: "
-                "a session is a pool of connections, meant to be shared (aiohttp's docs: "
-                "don't create a session per request).",
-                pytrace=False,
-            )
+        fn = f"{name}()"
+        self.check_own_session(where, fn)
         self._check_settings(name, where)
-        if self.running:
-            first = self.running[0]
-            page = self.pages[first.url]
-            when = f"when {name}() {self.verb} at {self.ended:g} s"
-            if first in self.cancelling:
-                pytest.fail(
-                    f"{where}the request to {first.url!r} had been cancelled but had not yet "
-                    f"ended {when}: task.cancel() only asks. Wait for the cancelled tasks too "
-                    "(`await asyncio.wait(pending)`, or `await asyncio.gather(*pending, "
-                    "return_exceptions=True)`) before you return, so that nothing is left "
-                    "running.",
-                    pytrace=False,
-                )
-            if cancelled:
-                pytest.fail(
-                    f"{where}the request to {first.url!r} (started at {first.start:g} s, it "
-                    f"takes {page.latency:g} s) was still running {when}, though {name}() "
-                    "had been cancelled: the tasks you start are yours to cancel. gather and "
-                    "TaskGroup cancel their tasks when they are cancelled; asyncio.wait, "
-                    "as_completed and a plain create_task do not: cancel your tasks in a "
-                    "`finally:` and wait for them there.",
-                    pytrace=False,
-                )
-            pytest.fail(
-                f"{where}the request to {first.url!r} (started at {first.start:g} s, it takes "
-                f"{page.latency:g} s) was still running {when}, and nothing had cancelled it: "
-                "the requests you no longer need are yours to cancel (task.cancel()) and to "
-                "wait for, before you return.",
-                pytrace=False,
-            )
+        self.check_running(where, fn, cancelled)
         if self.unretrieved:
             self._fail_unretrieved(name, where)
-        for request in self.requests:
-            made = next(s for s in self.sessions if s.session is request.session)
-            if made.closed_seq is not None and (
-                request.end_seq is None or request.end_seq > made.closed_seq
-            ):
-                if request in made.cancelling:
-                    pytest.fail(
-                        f"{where}the request to {request.url!r} had been cancelled but had not "
-                        f"yet ended when its session was closed (at {made.closed:g} s): "
-                        "task.cancel() only asks. Wait for the cancelled tasks (`await "
-                        "asyncio.wait(pending)`, or `await asyncio.gather(*pending, "
-                        "return_exceptions=True)`) before the session closes, so that nothing "
-                        "is left running.",
-                        pytrace=False,
-                    )
-                pytest.fail(
-                    f"{where}the request to {request.url!r} was still running when its "
-                    f"session was closed (at {made.closed:g} s): a request must have ended "
-                    "(answered, or been cancelled AND awaited) before its session closes.",
-                    pytrace=False,
-                )
-        still_open = [
-            s for s in self.sessions if s.closed_seq is None or s.closed_seq > self.ended_seq
-        ]
-        if still_open:
-            pytest.fail(
-                f"{where}the aiohttp.ClientSession that {name}() opened was still open when "
-                f"it {self.verb}: close it before you return. `async with "
-                "aiohttp.ClientSession() as session:` closes it on the way out, whatever "
-                "happens (an error, a cancellation).",
-                pytrace=False,
-            )
-        if self.held:
-            first = self.held[0]
-            status = self.pages[first.url].status
-            pytest.fail(
-                f"{where}the response to GET {first.url!r} (status {status}) had been neither "
-                f"released nor read to its end when {name}() {self.verb}: it still held its "
-                "connection. Use every response as `async with session.get(url) as "
-                "response:`, which releases it on the way out, whatever you did with it.",
-                pytrace=False,
-            )
+        self.check_closed_sessions(where)
+        self.check_sessions_closed(where, fn)
+        self.check_released(where, fn)
 
 
 def time_limit(timeout: object) -> str:

@@ -57,9 +57,6 @@ class Web(fake.Web):
     def __init__(self, pages: dict[str, Page | list[Page]], max_requests: int = 0) -> None:
         super().__init__(pages, max_requests=max_requests, held_until_read=True)
         self.attempts = 0  # get_with_retries' attempts, for the story of too many requests
-        self.held: list[Request] = []  # responses neither released nor read at that moment
-        self.running: list[Request] = []  # requests not ended at that moment
-        self.cancelling: list[Request] = []  # ... of which a cancel had been asked
         self.args: tuple = ()  # the arguments of the call run() made
 
     def throw(self, error: aiohttp.ClientConnectionError, refused: bool) -> NoReturn:
@@ -115,10 +112,7 @@ class Web(fake.Web):
         return result
 
     def _finished(self, verb: str = "returned") -> None:
-        self.ended, self.ended_seq, self.verb = self.now(), self.tick(), verb
-        self.held = [r for r in self.requests if r.response and not (r.released or r.read)]
-        self.running = [r for r in self.requests if r.finished_seq is None and not r.response]
-        self.cancelling = [r for r in self.running if r.task is not None and r.task.cancelling()]
+        self.note_end(verb)
 
     # what went wrong
 
@@ -231,133 +225,19 @@ class Web(fake.Web):
                 text = "The " + text[4:]
             pytest.fail(text, pytrace=False)
 
-    def _check_given(self, name: str, where: str, given: aiohttp.ClientSession) -> None:
-        others = [s for s in self.sessions if s.session is not given]
-        if others:
-            pytest.fail(
-                f"{where}{name}() opened an aiohttp.ClientSession of its own, though it was "
-                "given one: make every request through the session it is given (the caller's "
-                "pool of connections), and open none.",
-                pytrace=False,
-            )
-        foreign = [r for r in self.requests if r.session is not given]
-        if foreign:
-            pytest.fail(
-                f"{where}{name}() made its request to {foreign[0].url!r} through another "
-                "session than the one it was given (one kept at module level?): use the "
-                "`session` argument.",
-                pytrace=False,
-            )
-        if given.closed:
-            pytest.fail(
-                f"{where}{name}() closed the session it was given: the session is the "
-                "caller's, who goes on using it for other requests. Use it, don't close it "
-                "(no `async with session:` inside the function).",
-                pytrace=False,
-            )
-
     def _check(self, name: str, where: str, cancelled: bool, given) -> None:
         if self.unknown or self.other_methods:
             pytest.fail(where + self.unknown_story(name), pytrace=False)
+        fn = f"{name}()"
         if given is not None:
-            self._check_given(name, where, given)
+            self.check_given_session(where, fn, given)
         else:
-            mine = [made.session for made in self.sessions]
-            foreign = [r for r in self.requests if not any(r.session is s for s in mine)]
-            if foreign:
-                pytest.fail(
-                    f"{where}{name}() made its request to {foreign[0].url!r} through a "
-                    "session that it had not opened during this call (one made when the "
-                    "module was imported, or kept from an earlier call?). Open the session "
-                    "in each call, make every request through it and close it before you "
-                    "return.",
-                    pytrace=False,
-                )
-            if len(self.sessions) > 1:
-                per = Counter(id(r.session) for r in self.requests)
-                each = len(self.requests) > 1 and all(n == 1 for n in per.values())
-                pytest.fail(
-                    f"{where}{name}() opened {len(self.sessions)} aiohttp.ClientSession "
-                    f"objects for {checks.count(len(self.requests), 'request')}"
-                    + (", one per request" if each else "")
-                    + ". Open one session for the whole call and make every request through "
-                    "it: a session is a pool of connections, meant to be shared.",
-                    pytrace=False,
-                )
-        if self.running:
-            first = self.running[0]
-            when = f"when {name}() {self.verb} at {self.ended:.10g} s"
-            if first in self.cancelling:
-                pytest.fail(
-                    f"{where}the request to {first.url!r} had been cancelled but had not yet "
-                    f"ended {when}: task.cancel() only asks. Wait for the cancelled tasks too "
-                    "(`await asyncio.wait(pending)`, or `await asyncio.gather(*pending, "
-                    "return_exceptions=True)`) before you return, so that nothing is left "
-                    "running.",
-                    pytrace=False,
-                )
-            if cancelled:
-                pytest.fail(
-                    f"{where}the request to {first.url!r} (sent at {first.start:.10g} s, it takes "
-                    f"{first.page.latency:.10g} s) was still running {when}, though {name}() "
-                    "had been cancelled: the tasks you start are yours to cancel. gather and "
-                    "TaskGroup cancel their tasks when they are cancelled; asyncio.wait, "
-                    "as_completed and a plain create_task do not: cancel your tasks in a "
-                    "`finally:` and wait for them there.",
-                    pytrace=False,
-                )
-            pytest.fail(
-                f"{where}the request to {first.url!r} (sent at {first.start:.10g} s, it takes "
-                f"{first.page.latency:.10g} s) was still running {when}, and nothing had "
-                "cancelled it: the requests you no longer need are yours to cancel "
-                "(task.cancel()) and to wait for, before you return.",
-                pytrace=False,
-            )
-        for request in self.requests:
-            made = next((s for s in self.sessions if s.session is request.session), None)
-            if made is None or made.closed_seq is None or given is not None:
-                continue
-            if request.finished_seq is None or request.finished_seq > made.closed_seq:
-                if request in made.cancelling:
-                    pytest.fail(
-                        f"{where}the request to {request.url!r} had been cancelled but had not "
-                        f"yet ended when its session was closed (at {made.closed:.10g} s): "
-                        "task.cancel() only asks. Wait for the cancelled tasks (`await "
-                        "asyncio.wait(pending)`, or `await asyncio.gather(*pending, "
-                        "return_exceptions=True)`) before the session closes, so that nothing "
-                        "is left running.",
-                        pytrace=False,
-                    )
-                if request.response:
-                    continue  # a response left unreleased: told below
-                pytest.fail(
-                    f"{where}the request to {request.url!r} was still running when its "
-                    f"session was closed (at {made.closed:.10g} s): a request must have ended "
-                    "(answered, or been cancelled AND awaited) before its session closes.",
-                    pytrace=False,
-                )
+            self.check_own_session(where, fn)
+        self.check_running(where, fn, cancelled)
         if given is None:
-            still_open = [
-                s for s in self.sessions if s.closed_seq is None or s.closed_seq > self.ended_seq
-            ]
-            if still_open:
-                pytest.fail(
-                    f"{where}the aiohttp.ClientSession that {name}() opened was still open "
-                    f"when it {self.verb}: close it before you return. `async with "
-                    "aiohttp.ClientSession() as session:` closes it on the way out, whatever "
-                    "happens (an error, a cancellation).",
-                    pytrace=False,
-                )
-        if self.held:
-            first = self.held[0]
-            pytest.fail(
-                f"{where}the response to GET {first.url!r} (status {first.page.status}) had "
-                f"been neither released nor read to its end when {name}() {self.verb}: it "
-                "still held its connection. Use every response as `async with "
-                "session.get(url) as response:`, which releases it on the way out, whatever "
-                "you did with it.",
-                pytrace=False,
-            )
+            self.check_closed_sessions(where)
+            self.check_sessions_closed(where, fn)
+        self.check_released(where, fn)
 
 
 def runaway_story(web: Web, url: str) -> str:

@@ -25,6 +25,12 @@ learner's code is told as the test's own) and `too_many()` (the message for a re
 beyond `max_requests`). On the way out it cancels the requests the learner's code left
 running, closes the sessions it left open and undoes every patch. Call `warm_up()` at import.
 
+The hygiene checks are shared: call `note_end()` when the learner's call returns or raises,
+then, in the order the exercise wants its stories told, `check_own_session()` (or
+`check_given_session()`), `check_running()`, `check_closed_sessions()`,
+`check_sessions_closed()` and `check_released()`. Each fails the test with what was left
+(which request, which session, when) and how to avoid it.
+
 Where a session counts as the learner's (src/aiokata/resources.py), nothing changes: the
 patched ClientSession.__init__ lives here, outside the learner's file, as it lived in the
 test modules before.
@@ -376,6 +382,10 @@ class Web:
         self.ended_seq: int | None = None
         self.verb = "returned"
         self.runaway = ""  # the message of a request beyond max_requests
+        # noted by note_end(), when the learner's call returned or raised:
+        self.held: list[Request] = []  # responses neither released nor read
+        self.running: list[Request] = []  # requests not ended (a held response: in `held`)
+        self.cancelling: list[Request] = []  # ... of which a cancel had been asked
 
     def now(self) -> float:
         return round(self.loop.time() - self.t0, 6)
@@ -398,6 +408,13 @@ class Web:
     def too_many(self, url: str) -> str:
         """The message for a request beyond `max_requests` to `url`."""
         return f"request number {self.sent[url]} to {url!r}: more than {self.max_requests}"
+
+    def shown(self, url: str) -> str:
+        """A URL as the hygiene messages name it (quoted by them): override to shorten it."""
+        return url
+
+    one_session = "Open one session for the whole call and make every request through it"
+    # ... the advice of the "one session per request" message (a crawler says where it goes)
 
     # set-up and clean-up
 
@@ -574,3 +591,152 @@ class Web:
     def peak_of(self, requests: list[Request]) -> int:
         """The most of `requests` in flight at the same moment."""
         return max((len(self.in_flight_at(r.start_seq, requests)) for r in requests), default=0)
+
+    # hygiene: sessions, requests and responses the learner's call left behind. Each check
+    # fails the test (pytest.fail, no traceback) with `where` (the scene, e.g. "3 pages: ")
+    # before the story, and `fn` naming the learner's function as "crawl()".
+
+    def note_end(self, verb: str = "returned") -> None:
+        """Note the moment the learner's call ended (`verb`: "returned", "raised"...), and
+        what was still running, held and being cancelled then."""
+        self.ended, self.ended_seq, self.verb = self.now(), self.tick(), verb
+        self.held = [r for r in self.requests if r.response and not (r.released or r.read)]
+        self.running = [
+            r
+            for r in self.requests
+            if r.done_seq is None and not (self.held_until_read and r.response)
+        ]
+        self.cancelling = [r for r in self.running if r.task is not None and r.task.cancelling()]
+
+    def check_own_session(self, where: str, fn: str) -> None:
+        """A call that opens its own session: every request through one session it opened."""
+        mine = [made.session for made in self.sessions]
+        foreign = [r for r in self.requests if not any(r.session is s for s in mine)]
+        if foreign:
+            pytest.fail(
+                f"{where}{fn} made its request to {self.shown(foreign[0].url)!r} through a "
+                "session that it had not opened during this call (one made when the module was "
+                "imported, or kept from an earlier call?). Open the session in each call, "
+                "make every request through it and close it before you return.",
+                pytrace=False,
+            )
+        if len(self.sessions) > 1:
+            per = Counter(id(r.session) for r in self.requests)
+            each = len(self.requests) > 1 and all(n == 1 for n in per.values())
+            pytest.fail(
+                f"{where}{fn} opened {len(self.sessions)} aiohttp.ClientSession objects for "
+                f"{len(self.requests)} request{'' if len(self.requests) == 1 else 's'}"
+                + (", one per request" if each else "")
+                + f". {self.one_session}: a session is a pool of connections, meant to be "
+                "shared (aiohttp's docs: don't create a session per request).",
+                pytrace=False,
+            )
+
+    def check_given_session(self, where: str, fn: str, given: aiohttp.ClientSession) -> None:
+        """A call handed a session: it opens none, uses that one only, and leaves it open."""
+        if [s for s in self.sessions if s.session is not given]:
+            pytest.fail(
+                f"{where}{fn} opened an aiohttp.ClientSession of its own, though it was given "
+                "one: make every request through the session it is given (the caller's pool "
+                "of connections), and open none.",
+                pytrace=False,
+            )
+        foreign = [r for r in self.requests if r.session is not given]
+        if foreign:
+            pytest.fail(
+                f"{where}{fn} made its request to {self.shown(foreign[0].url)!r} through "
+                "another session than the one it was given (one kept at module level?): use "
+                "the `session` argument.",
+                pytrace=False,
+            )
+        if given.closed:
+            pytest.fail(
+                f"{where}{fn} closed the session it was given: the session is the caller's, "
+                "who goes on using it for other requests. Use it, don't close it (no `async "
+                "with session:` inside the function).",
+                pytrace=False,
+            )
+
+    def check_running(self, where: str, fn: str, cancelled: bool = False) -> None:
+        """No request still running when the call ended (`cancelled`: the test had cancelled
+        the call)."""
+        if not self.running:
+            return
+        first = self.running[0]
+        url, when = self.shown(first.url), f"when {fn} {self.verb} at {self.ended:.10g} s"
+        if first in self.cancelling:
+            pytest.fail(
+                f"{where}the request to {url!r} had been cancelled but had not yet ended "
+                f"{when}: task.cancel() only asks. Wait for the cancelled tasks too (`await "
+                "asyncio.wait(pending)`, or `await asyncio.gather(*pending, "
+                "return_exceptions=True)`) before you return, so that nothing is left running.",
+                pytrace=False,
+            )
+        sent = f"(sent at {first.start:.10g} s, it takes {first.page.latency:.10g} s)"
+        if cancelled:
+            pytest.fail(
+                f"{where}the request to {url!r} {sent} was still running {when}, though {fn} "
+                "had been cancelled: the tasks you start are yours to cancel. gather and "
+                "TaskGroup cancel their tasks when they are cancelled; asyncio.wait, "
+                "as_completed and a plain create_task do not: cancel your tasks in a "
+                "`finally:` and wait for them there.",
+                pytrace=False,
+            )
+        pytest.fail(
+            f"{where}the request to {url!r} {sent} was still running {when}, and nothing had "
+            "cancelled it: the requests you no longer need are yours to cancel (task.cancel()) "
+            "and to wait for, before you return.",
+            pytrace=False,
+        )
+
+    def check_closed_sessions(self, where: str) -> None:
+        """No request still running when the session it went through was closed."""
+        for request in self.requests:
+            made = next((s for s in self.sessions if s.session is request.session), None)
+            if made is None or made.closed_seq is None:
+                continue
+            if request.done_seq is not None and request.done_seq <= made.closed_seq:
+                continue
+            if self.held_until_read and request.response:
+                continue  # a response left unreleased: check_released tells it
+            url = self.shown(request.url)
+            if request in made.cancelling:
+                pytest.fail(
+                    f"{where}the request to {url!r} had been cancelled but had not yet ended "
+                    f"when its session was closed (at {made.closed:.10g} s): task.cancel() "
+                    "only asks. Wait for the cancelled tasks (`await asyncio.wait(pending)`, "
+                    "or `await asyncio.gather(*pending, return_exceptions=True)`) before the "
+                    "session closes, so that nothing is left running.",
+                    pytrace=False,
+                )
+            pytest.fail(
+                f"{where}the request to {url!r} was still running when its session was closed "
+                f"(at {made.closed:.10g} s): a request must have ended (answered, or been "
+                "cancelled AND awaited) before its session closes.",
+                pytrace=False,
+            )
+
+    def check_sessions_closed(self, where: str, fn: str) -> None:
+        """Every session the call opened was closed before it ended."""
+        assert self.ended_seq is not None, "note_end() first"
+        if [s for s in self.sessions if s.closed_seq is None or s.closed_seq > self.ended_seq]:
+            pytest.fail(
+                f"{where}the aiohttp.ClientSession that {fn} opened was still open when it "
+                f"{self.verb}: close it before you return. `async with "
+                "aiohttp.ClientSession() as session:` closes it on the way out, whatever "
+                "happens (an error, a cancellation).",
+                pytrace=False,
+            )
+
+    def check_released(self, where: str, fn: str) -> None:
+        """Every response released or read to its end when the call ended."""
+        if self.held:
+            first = self.held[0]
+            pytest.fail(
+                f"{where}the response to GET {self.shown(first.url)!r} (status "
+                f"{first.page.status}) had been neither released nor read to its end when "
+                f"{fn} {self.verb}: it still held its connection. Use every response as "
+                "`async with session.get(url) as response:`, which releases it on the way "
+                "out, whatever you did with it.",
+                pytrace=False,
+            )
