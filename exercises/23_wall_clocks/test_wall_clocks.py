@@ -686,6 +686,11 @@ async def check_daily(start, at, tz, job, times, expected, about, clock_cb=None,
             expected[-1] + 2 * DAY if expected else DAY,
             what,
         )
+    if not ended and not expected:
+        fail(
+            f"{what}: expected [] at once and no run; the job ran at {job.calls} s and it was "
+            "still waiting a day later. For times 0, run nothing and wait for nothing."
+        )
     if not ended:
         fail(
             f"{what}: expected runs at {expected} s of loop time; it ran at {job.calls} and "
@@ -771,6 +776,28 @@ async def test_run_daily_across_a_spring_forward_day():
         3,
         [HOUR, HOUR + 23 * HOUR, HOUR + 23 * HOUR + DAY],
         "the clocks go forward on 31 March",
+    )
+
+
+@pytest.mark.task(3)
+@pytest.mark.loop_limit(10**6)
+async def test_run_daily_across_a_fall_back_day():
+    # 09:00 in Paris: 07:00 UTC on 26 October, 08:00 UTC on 27 October (25 h later), then 24 h
+    capped = (
+        "The second run came 24 h after the first, an hour early: the day the clocks go back "
+        "has 25 hours, and the wait to its 09:00 is 25 h. Likely: a wait cut at one day "
+        "(min(delay, 86400), a time limit of a day), so the job ran at 08:00, then again at "
+        "09:00."
+    )
+    await check_daily(
+        utc(2024, 10, 26, 6),
+        time(9),
+        PARIS,
+        Job(),
+        3,
+        [HOUR, HOUR + 25 * HOUR, HOUR + 25 * HOUR + DAY],
+        "the clocks go back on 27 October",
+        known={(HOUR, HOUR + DAY, 2 * HOUR + DAY): capped},
     )
 
 
@@ -982,18 +1009,6 @@ async def test_run_daily_in_any_scenario(day, minutes, hour, minute, tz, times, 
     about = f"jobs of {takes:g} s" + (
         f", the wall clock set during jobs by {moves} s" if moves else ""
     )
-    if not times:
-        with wall_clock(start):
-            job = Job(takes=takes)
-            task, ended = await run_for(wall_clocks.run_daily(at, tz, job, 0), DAY, "run_daily")
-            if not ended or job.calls or task.result() != []:
-                fail(
-                    f"run_daily({at.isoformat()}, {zname(tz)}, job, 0) from {show(start)}: "
-                    f"expected [] at once and no run; the job ran at {job.calls} s"
-                    + ("" if ended else " and it was still waiting a day later")
-                    + ". For times 0, run nothing and wait for nothing."
-                )
-        return
     await check_daily(start, at, tz, Job(takes=takes), times, expected, about, clock_cb=set_clock)
 
 
