@@ -58,6 +58,38 @@ def down(latency: float = 0) -> Page:
     return Page(latency, unreachable=True)
 
 
+@dataclass
+class Cut(Page):
+    """A page whose status comes (a 200) but whose connection is lost while its body is
+    read: after `latency` the status, then `transfer` seconds into the body the read raises
+    ServerDisconnectedError (or, with `reset`, ClientOSError "Connection reset by peer"),
+    both aiohttp.ClientConnectionError. The mocked web cannot do that itself: the test's own
+    response class (`_Body`, below) does it."""
+
+    reset: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return False
+
+    @property
+    def retryable(self) -> bool:
+        return True
+
+    def lost(self) -> aiohttp.ClientConnectionError:
+        if self.reset:
+            return aiohttp.ClientOSError(104, "Connection reset by peer")
+        return aiohttp.ServerDisconnectedError()
+
+    def told(self) -> str:
+        error = "ClientOSError" if self.reset else "ServerDisconnectedError"
+        return f"{self.status} (then {error} {self.transfer:.10g} s into its body)"
+
+
+def cut(latency: float, transfer: float, reset: bool = False) -> Cut:
+    return Cut(latency, html("/never"), transfer=transfer, reset=reset)
+
+
 def site(pages: dict[str, Page | list[Page]]) -> dict[str, Page | list[Page]]:
     return {u(path): page for path, page in pages.items()}
 
@@ -81,10 +113,10 @@ def fetch_oracle(answers: list[Page], attempts: int, base_delay: float) -> Fetch
     for k in range(1, attempts + 1):
         got = answers[min(k - 1, len(answers) - 1)]
         offsets.append(now)
-        now += got.latency
+        now += got.latency + (got.transfer if isinstance(got, Cut) else 0)
         if got.ok:
             return Fetch(offsets, now, got.text(), None)
-        reason = "unreachable" if got.unreachable else str(got.status)
+        reason = "unreachable" if got.unreachable or isinstance(got, Cut) else str(got.status)
         if not got.retryable or k == attempts:
             return Fetch(offsets, now, None, reason)
         now += int(got.retry_after) if got.retry_after is not None else base_delay * 2 ** (k - 1)
@@ -167,6 +199,20 @@ def _refuse(error: BaseException) -> NoReturn:
     raise error
 
 
+class _Body(fake._Response):
+    """The mocked web's response, whose body read fails when its page is a Cut: the error is
+    raised from the body's stream once the page's transfer time has passed, as aiohttp raises
+    a connection lost in mid-body, and noted in the Web's `lost`."""
+
+    async def read(self) -> bytes:
+        record = self.record
+        if isinstance(record.page, Cut) and self._body is None and record.finished_seq is None:
+            error = record.page.lost()
+            record.web.lost.append((error, record))
+            self.content.set_exception(error)
+        return await super().read()
+
+
 class Web(fake.Web):
     """`async with Web(pages) as web:` serves `pages` to every aiohttp request made inside,
     records what happened, and cleans up whatever the learner's code left."""
@@ -174,13 +220,22 @@ class Web(fake.Web):
     def __init__(self, pages: dict[str, Page | list[Page]], max_requests: int = 0) -> None:
         super().__init__(pages, max_requests=max_requests, held_until_read=True)
         self.name = ""
+        self.cancelled = False  # the call was cancelled from outside, and ended so
         self.left: list[asyncio.Task] = []  # tasks the call made, still running when it ended
-        self.held: list[Request] = []
-        self.running: list[Request] = []
-        self.cancelling: list[Request] = []
+        self.lost: list[tuple[BaseException, Request]] = []  # errors raised by a Cut's body
+
+    async def _serve(self, requested, **kwargs):
+        answer = await super()._serve(requested, **kwargs)
+        answer.response_class = _Body  # a Cut page's body read raises (see Cut)
+        return answer
 
     def throw(self, error: aiohttp.ClientConnectionError, refused: bool) -> NoReturn:
         _refuse(error)
+
+    def shown(self, url: str) -> str:
+        return name(url)
+
+    one_session = "Open one session for the whole crawl and hand it to every fetch_page() call"
 
     def too_many(self, url: str) -> str:
         sent = self.to(url)
@@ -203,6 +258,8 @@ class Web(fake.Web):
             result = await getattr(capstone, name_)(*args, **kwargs)
         except BaseException as exc:
             self._finished(before, "ended")
+            task = asyncio.current_task()
+            self.cancelled = isinstance(exc, asyncio.CancelledError) and task.cancelling() > 0
             if self.runaway and not isinstance(exc, pytest.fail.Exception):
                 pytest.fail(self.runaway, pytrace=False)
             if isinstance(exc, pytest.fail.Exception | asyncio.CancelledError):
@@ -215,12 +272,9 @@ class Web(fake.Web):
         return result
 
     def _finished(self, before: set, verb: str = "returned") -> None:
-        self.ended, self.ended_seq, self.verb = self.now(), self.tick(), verb
+        self.note_end(verb)
         mine = asyncio.current_task()
         self.left = [t for t in asyncio.all_tasks() - before if t is not mine and not t.done()]
-        self.held = [r for r in self.requests if r.response and not (r.released or r.read)]
-        self.running = [r for r in self.requests if r.finished_seq is None and not r.response]
-        self.cancelling = [r for r in self.running if r.task is not None and r.task.cancelling()]
 
     def explain(self, name_: str, exc: BaseException, kwargs: dict) -> str:
         """The likely mistake behind an exception that escaped the learner's call."""
@@ -256,6 +310,17 @@ class Web(fake.Web):
                 f"{name_}() let {type(exc).__name__} (status {exc.status}) escape {at}: a page "
                 "that cannot be fetched is told as FetchFailed(url, reason), with the status "
                 f"as a str (FetchFailed(url, '{exc.status}')), not raise_for_status()'s error."
+            )
+        lost = next((record for error, record in self.lost if error is exc), None)
+        if lost is not None:
+            came = lost.answered - self.began if lost.answered is not None else 0
+            return (
+                f"{name_}() let {exc!r} escape {at}: it was raised while the body of "
+                f"{name(lost.url)!r} was being read (its status, {lost.page.status}, had come at "
+                f"{came:.10g} s). A connection lost while the body is read is the same as an "
+                "unreachable server: worth retrying, and once the attempts are used up, "
+                "FetchFailed(url, 'unreachable'). Keep `await response.text()` inside the try "
+                "that catches aiohttp.ClientConnectionError, inside the retry loop."
             )
         if isinstance(exc, aiohttp.ClientConnectionError) and "Connection closed" in str(exc):
             return (
@@ -304,84 +369,14 @@ class Web(fake.Web):
         if self.other_methods:
             pytest.fail(f"{where}{fn} made {self.other_methods[0]!r}: GET only.", pytrace=False)
         if given is not None:
-            if [s for s in self.sessions if s.session is not given]:
-                pytest.fail(
-                    f"{where}{fn} opened an aiohttp.ClientSession of its own, though it was "
-                    "given one: make every request through the session it is given.",
-                    pytrace=False,
-                )
-            if given.closed:
-                pytest.fail(
-                    f"{where}{fn} closed the session it was given: it is the caller's, who "
-                    "goes on using it (for the other pages of the crawl). Leave it open.",
-                    pytrace=False,
-                )
+            self.check_given_session(where, fn, given)
         else:
-            mine = [made.session for made in self.sessions]
-            foreign = [r for r in self.requests if not any(r.session is s for s in mine)]
-            if foreign:
-                pytest.fail(
-                    f"{where}{fn} requested {name(foreign[0].url)!r} through a session it had "
-                    "not opened during this call (one kept at module level?): open one in each "
-                    "call and close it before you return.",
-                    pytrace=False,
-                )
-            if len(self.sessions) > 1:
-                each = len(self.sessions) >= len(self.requests) > 1
-                pytest.fail(
-                    f"{where}{fn} opened {len(self.sessions)} aiohttp.ClientSession objects "
-                    f"for {checks.count(len(self.requests), 'request')}"
-                    + (" (one per page)" if each else "")
-                    + ": open one session for the whole crawl and hand it to every "
-                    "fetch_page() call: a session is a pool of connections, meant to be shared.",
-                    pytrace=False,
-                )
-        if self.running:
-            first = self.running[0]
-            still = (
-                "had been cancelled but had not ended yet: task.cancel() only asks. Wait for "
-                "the cancelled tasks too (gather does, and TaskGroup; after task.cancel(), "
-                "`await asyncio.wait(tasks)`)"
-                if first in self.cancelling
-                else "was still running, and nothing had cancelled it: the fetches you start "
-                "are yours to cancel and to wait for"
-            )
-            pytest.fail(
-                f"{where}the request to {name(first.url)!r} (sent at {first.start:.10g} s) "
-                f"{still}, when {fn} {self.verb} at {self.ended:.10g} s.",
-                pytrace=False,
-            )
-        for request in self.requests:
-            made = next((s for s in self.sessions if s.session is request.session), None)
-            if made is None or made.closed_seq is None or given is not None:
-                continue
-            if request.finished_seq is None or request.finished_seq > made.closed_seq:
-                if not request.response:
-                    pytest.fail(
-                        f"{where}the request to {name(request.url)!r} was still running when "
-                        f"its session was closed (at {made.closed:.10g} s): cancel the fetches "
-                        "AND wait for them to end before the session closes.",
-                        pytrace=False,
-                    )
+            self.check_own_session(where, fn)
+        self.check_running(where, fn, self.cancelled)
         if given is None:
-            still_open = [
-                s for s in self.sessions if s.closed_seq is None or s.closed_seq > self.ended_seq
-            ]
-            if still_open:
-                pytest.fail(
-                    f"{where}the aiohttp.ClientSession {fn} opened was still open when it "
-                    f"{self.verb}: `async with aiohttp.ClientSession() as session:` closes it "
-                    "on the way out, whatever happens.",
-                    pytrace=False,
-                )
-        if self.held:
-            first = self.held[0]
-            pytest.fail(
-                f"{where}the response to {name(first.url)!r} (status {first.page.status}) was "
-                f"neither released nor read when {fn} {self.verb}: use every response as "
-                "`async with session.get(url) as response:`, which releases it on the way out.",
-                pytrace=False,
-            )
+            self.check_closed_sessions(where)
+            self.check_sessions_closed(where, fn)
+        self.check_released(where, fn)
         if self.left:
             names = sorted({t.get_coro().__qualname__ for t in self.left})
             pytest.fail(
@@ -439,7 +434,12 @@ def told(answers: list[Page]) -> str:
     parts = []
     for a in answers:
         text = "a success" if a.ok else a.told()
-        parts.append(text + (f" after {a.latency:.10g} s" if a.latency else ""))
+        if isinstance(a, Cut):
+            text = f"{a.status} after {a.latency:.10g} s (then " + a.told().split(" (then ")[1]
+        else:
+            text += f" after {a.latency:.10g} s" if a.latency else ""
+            text += f" ({a.transfer:.10g} s to read its body)" if a.transfer else ""
+        parts.append(text)
     return "[" + ", ".join(parts) + "]"
 
 
@@ -453,6 +453,8 @@ def waits_likely(answers: list[Page], sent: list[Request], want: list[float], ba
             continue
         answer = request.page
         came = request.answered if request.answered is not None else request.start
+        if isinstance(answer, Cut) and request.finished is not None:
+            came = request.finished  # the moment the body's read raised
         wait = round(sent[k].start - came, 6)
         exp = base * 2 ** (k - 1)
         due = int(answer.retry_after) if answer.retry_after is not None else exp
@@ -463,15 +465,13 @@ def waits_likely(answers: list[Page], sent: list[Request], want: list[float], ba
                 + (
                     ", exactly: it was ignored, or the longer of it and the backoff was taken."
                     if exp > due
-                    else ""
+                    else "."
                 )
                 + (
                     " It counts on every answer worth retrying that has it: a 5xx too, not only "
                     "a 429."
                     if answer.status != 429
                     else ""
-                    if exp > due
-                    else "."
                 )
             )
         if answer.retry_after is not None and abs(wait - max(due, exp)) < 1e-6:
@@ -555,7 +555,10 @@ async def fetching(
                 why = (
                     earlier
                     or (
-                        f"Answer {len(sent)} was {answer.told()}, which is worth retrying "
+                        f"Answer {len(sent)} was {answer.told()}: a connection lost while the "
+                        "body is read is worth retrying, as an unreachable server is"
+                        if isinstance(answer, Cut)
+                        else f"Answer {len(sent)} was {answer.told()}, which is worth retrying "
                         "(every status of 500 and above is, not only 500, 502, 503 and 504)"
                         if answer.status >= 500 and answer.status not in (500, 502, 503, 504)
                         else f"Answer {len(sent)} was {answer.told()}, which is worth retrying"
@@ -607,8 +610,11 @@ async def fetching(
                 reason,
                 want.reason,
                 f"{what}: the FetchFailed's reason",
-                "The reason is a str: the status of the last answer as text (str(status)), or "
-                "'unreachable' when the server could not be reached.",
+                "The last answer's status came, but its body could not be read: that is a "
+                "connection error, told as 'unreachable', as when the server cannot be reached."
+                if isinstance(sent[-1].page, Cut)
+                else "The reason is a str: the status of the last answer as text (str(status)), "
+                "or 'unreachable' when the server could not be reached.",
             )
             checks.equal(getattr(error, "url", None), url, f"{what}: the FetchFailed's url")
         checks.took(
@@ -708,6 +714,17 @@ async def test_an_unreachable_server_is_retried_then_reported_unreachable():
 
 
 @pytest.mark.task(1)
+async def test_a_connection_lost_while_the_body_is_read_is_retried_as_unreachable():
+    # The status (200) comes, then the connection is lost while the body is read: like an
+    # unreachable server, retried with the same backoff (from the moment the read raised).
+    pages = {"/a": [cut(1, 0.5), cut(0, 1.5, reset=True), ok(1, "/x")]}
+    async with Web(site(pages)) as web:
+        await fetching(web, u("/a"), 3, 1)
+    async with Web(site({"/a": cut(2, 1)})) as web:
+        await fetching(web, u("/a"), 2, 1)
+
+
+@pytest.mark.task(1)
 async def test_an_empty_page_is_a_success():
     async with Web(site({"/empty": Page(1, "")})) as web:
         await fetching(web, u("/empty"), 2, 1)
@@ -789,6 +806,64 @@ async def test_a_cancelled_fetch_page_stops_at_once():
                 if late:
                     checks.fail(f"{story}: it sent a request at {late[0].start:.10g} s, after.")
                 web.check(story, given=session)
+
+
+@pytest.mark.task(1)
+@pytest.mark.loop_limit(100_000)
+async def test_a_fetch_page_cancelled_while_it_reads_or_waits_ends_cancelled_at_once():
+    cases = (  # a URL each: nothing of one case reaches the next
+        ("/a", [Page(1, html("/x"), transfer=2), ok(0)], 3, 1, 1.875, "while it reads the body"),
+        ("/b", [status(503, 1), status(503, 2), ok(0)], 3, 1, 2.375, "while request 2 runs"),
+        ("/c", [status(503, 0.5), ok(0)], 2, 3600, 1234.625, "during an hour-long wait to retry"),
+    )
+    for path, answers, attempts, base_delay, cancel_at, what in cases:
+        story = (
+            f"fetch_page(session, {path!r}, attempts={attempts}, base_delay={base_delay:g}) with "
+            f"answers {told(answers)}, cancelled at {cancel_at:g} s, {what}"
+        )
+        async with Web({u(path): answers}) as web, aiohttp.ClientSession() as session:
+            call = web.run("fetch_page", session, u(path), attempts, base_delay)
+            task = asyncio.create_task(call)
+            await asyncio.sleep(cancel_at)
+            if task.done():
+                checks.raise_unexpected(task)
+                checks.fail(
+                    f"{story}: fetch_page() had already returned {short(task.result())} at "
+                    f"{web.ended - web.began:.10g} s, before the cancel came."
+                )
+            task.cancel()
+            cancelled, cancel_seq = web.now() - web.began, web.tick()
+            await asyncio.wait([task], timeout=100)
+            late = [r for r in web.requests if r.start_seq > cancel_seq]
+            sent_late = (
+                f" It sent a request at {late[0].start - web.began:.10g} s, after the cancel: "
+                "likely the CancelledError was caught (`except BaseException:`, a bare "
+                "`except:`) and taken for a failure worth retrying."
+                if late
+                else ""
+            )
+            if not task.done():
+                await checks.settle(task)
+                checks.fail(
+                    f"{story}: it was still running 100 s after the cancel.{sent_late} Let the "
+                    "CancelledError reach the caller."
+                )
+            if not task.cancelled():
+                got = repr(task.exception()) if task.exception() else short(task.result())
+                checks.fail(
+                    f"{story}: it ended with {got}, not cancelled.{sent_late} Let the "
+                    "CancelledError reach the caller: catch only aiohttp's errors."
+                )
+            if late:
+                checks.fail(f"{story}: it ended cancelled, but{sent_late[:-1]}.")
+            ended = round(web.ended - web.began, 6)
+            if abs(ended - cancelled) > 1e-6:
+                checks.fail(
+                    f"{story}: it ended cancelled at {ended:.10g} s, {ended - cancelled:.10g} s "
+                    "after the cancel: a cancelled fetch_page() stops at once, with no wait of "
+                    "its own."
+                )
+            web.check(story, given=session)
 
 
 ANSWERS = st.lists(
@@ -893,6 +968,13 @@ def check_requests(web: Web, p: Plan, deadline: float | None, what: str) -> None
                 "is fetched exactly once. Likely it is marked as seen only once fetched (after "
                 "an await), so every page linking to it found it unseen: add each URL to the "
                 "seen set (or dict of depths) the moment it is found, before fetching it."
+            )
+        if deadline is None and len(sent) < want and isinstance(sent[-1].page, Cut):
+            checks.fail(
+                f"{what}: {name(url)!r} was requested {checks.count(len(sent), 'time')}, and "
+                f"its last answer was {sent[-1].page.told()}: a connection lost while the body "
+                f"is read is worth retrying, as an unreachable server is (attempts="
+                f"{p.attempts}): see task 1."
             )
         if len(sent) > want or (deadline is None and len(sent) < want):
             checks.fail(
@@ -1437,6 +1519,27 @@ async def test_crawl_retries_each_page_with_fetch_page():
 
 
 @pytest.mark.task(2)
+async def test_a_page_whose_connection_is_lost_in_mid_body_is_retried_then_recorded():
+    pages = {
+        "/": ok(1, "/a", "/b", "/c"),
+        "/a": [cut(1, 0.5), cut(0, 1, reset=True)],  # lost twice: a failure, 'unreachable'
+        "/b": [cut(0.5, 0.5), ok(1, "/d")],  # lost once, then a success
+        "/c": ok(1),
+        "/d": ok(1),
+    }
+    async with Web(site(pages)) as web:
+        await crawling(
+            web,
+            u("/"),
+            limit=2,
+            max_depth=2,
+            attempts=2,
+            base_delay=1,
+            what="crawl of / → /a (its body lost twice), /b (lost once, then → /d), /c, attempts=2",
+        )
+
+
+@pytest.mark.task(2)
 async def test_a_start_page_that_fails_is_the_only_failure():
     async with Web(site({"/": Page(1, html("/a"), 404), "/a": ok(1)})) as web:
         await crawling(web, u("/"), limit=3, max_depth=2, what="crawl of a 404 start page")
@@ -1680,7 +1783,13 @@ async def test_a_cancelled_crawl_ends_cancelled_and_stops_everything():
             await asyncio.sleep(3)
             if task.done():
                 checks.raise_unexpected(task)
+                checks.fail(
+                    f"{story}: crawl() had already returned {short(task.result())} at "
+                    f"{web.ended - web.began:.10g} s, before the cancel came, though '/a' and "
+                    "'/b' are fetched until 5 s."
+                )
             task.cancel()
+            cancel_seq = web.tick()  # a request sent at 3 s, after the cancel, is late too
             await asyncio.wait([task], timeout=100)
             if not task.done():
                 await checks.settle(task)
@@ -1688,7 +1797,7 @@ async def test_a_cancelled_crawl_ends_cancelled_and_stops_everything():
                     f"{story}: it was still running 100 s after: it caught the CancelledError "
                     "and carried on. Let it reach the caller."
                 )
-            late = [r for r in web.requests if r.start > 3]
+            late = [r for r in web.requests if r.start_seq > cancel_seq]
             if late:
                 checks.fail(
                     f"{story}: it requested {name(late[0].url)!r} at {late[0].start:.10g} s, "
@@ -1697,13 +1806,105 @@ async def test_a_cancelled_crawl_ends_cancelled_and_stops_everything():
                     "`except:`, goes on to the next URL)."
                 )
             if not task.cancelled():
-                got = task.exception() or short(task.result())
+                got = repr(task.exception()) if task.exception() else short(task.result())
                 checks.fail(
-                    f"{story}: it ended with {got!r} instead of being cancelled: a cancelled "
+                    f"{story}: it ended with {got} instead of being cancelled: a cancelled "
                     "crawl does not return what it has (that is the deadline's job): let the "
                     "CancelledError reach the caller, after cleaning up."
                 )
             web.check(story + (f" (deadline={deadline})" if deadline else ""))
+
+
+@pytest.mark.task(3)
+async def test_a_crawl_cancelled_while_a_page_waits_to_retry_stops_everything_at_once():
+    # limit 3: /a, /b, /c start at 1; /a's 503 comes at 1.5, its retry due at 3.5 (base_delay
+    # 2); /c ends at 2 and /d (or /e) takes its slot. Cancelled at 2.625: /a waits to retry,
+    # two requests run, one page waits for a slot.
+    pages = {"/": ok(1, "/a", "/b", "/c", "/d", "/e"), "/a": [status(503, 0.5), ok(1)]}
+    pages |= {"/b": ok(3), "/c": ok(1), "/d": ok(1), "/e": ok(1)}
+    for deadline in (None, 50):
+        story = (
+            "crawl() of / → /a (503, then a success), /b (3 s), /c, /d, /e (1 s), limit 3, "
+            "attempts=3, base_delay=2"
+            + (f", deadline={deadline}" if deadline else "")
+            + ", cancelled at 2.625 s (/a waiting to retry)"
+        )
+        async with Web(site(pages)) as web:
+            kwargs = {"limit": 3, "max_depth": 1, "attempts": 3, "base_delay": 2.0}
+            if deadline:
+                kwargs["deadline"] = deadline
+            task = asyncio.create_task(web.run("crawl", u("/"), **kwargs))
+            await asyncio.sleep(2.625)
+            if task.done():
+                checks.raise_unexpected(task)
+                checks.fail(
+                    f"{story}: crawl() had already returned {short(task.result())} at "
+                    f"{web.ended - web.began:.10g} s, before the cancel came, though '/b' is "
+                    "fetched until 4 s."
+                )
+            running = {r.url for r in web.requests if r.finished_seq is None}
+            asked = {r.url for r in web.requests}
+            task.cancel()
+            cancelled, cancel_seq = web.now() - web.began, web.tick()
+            await asyncio.wait([task], timeout=100)
+            if task.done() and web.left:  # it ended, leaving tasks: do they send more?
+                await asyncio.wait(web.left, timeout=20)
+            late = [r for r in web.requests if r.start_seq > cancel_seq]
+            if late:
+                first = late[0]
+                why = (
+                    "a new request to a page whose request the cancel had cut: the "
+                    "CancelledError was taken for a failure worth retrying (a fetch_page() "
+                    "that catches it, `except BaseException:` or a bare `except:`)"
+                    if first.url in running
+                    else "the retry of a page that was waiting to retry when the cancel came"
+                    if first.url in asked
+                    else "a page that had not been started: a worker (or a loop) that caught "
+                    "the CancelledError and went on to the next URL"
+                )
+                await checks.settle(task, *web.left)
+                checks.fail(
+                    f"{story}: it requested {name(first.url)!r} at "
+                    f"{first.start - web.began:.10g} s, after it had been cancelled: {why}. "
+                    "Once cancelled, a crawl sends nothing more."
+                )
+            if not task.done():
+                await checks.settle(task)
+                checks.fail(
+                    f"{story}: it was still running 100 s after the cancel, though it sent "
+                    "nothing more: something caught the CancelledError and waits. Let it reach "
+                    "the caller."
+                )
+            if not task.cancelled():
+                got = repr(task.exception()) if task.exception() else short(task.result())
+                checks.fail(
+                    f"{story}: it ended with {got} instead of being cancelled: a cancelled "
+                    "crawl does not return what it has (that is the deadline's job): let the "
+                    "CancelledError reach the caller, after cleaning up."
+                )
+            ended = round(web.ended - web.began, 6)
+            if abs(ended - cancelled) > 1e-6:
+                checks.fail(
+                    f"{story}: it ended cancelled at {ended:.10g} s, {ended - cancelled:.10g} s "
+                    "after the cancel: cancel what runs and wait for it, with no wait of your own."
+                )
+            deaf = [t for t in web.left if t.cancelling()]  # asked to cancel, yet still running
+            if deaf:
+                names = sorted({t.get_coro().__qualname__ for t in deaf})
+                later = [t.exception() for t in deaf if t.done() and not t.cancelled()]
+                await checks.settle(*web.left)
+                checks.fail(
+                    f"{story}: it ended cancelled at {ended:.10g} s, but "
+                    f"{checks.count(len(deaf), 'task')} it started ({', '.join(names)}) had been "
+                    "asked to cancel and "
+                    + ("was" if len(deaf) == 1 else "were")
+                    + " still running: likely the CancelledError was caught (`except "
+                    "BaseException:` or a bare `except:`, in fetch_page() or around it) and the "
+                    "page went on, so the gather that was cancelled gave up waiting for it"
+                    + (f" (it later raised {later[0]!r})" if later and later[0] else "")
+                    + ". Let the CancelledError through."
+                )
+            web.check(story)
 
 
 @pytest.mark.task(3)
@@ -1749,6 +1950,21 @@ async def test_on_page_counts_pages_done_and_urls_found():
     chain = site({"/": ok(1, "/1", "/1"), "/1": ok(1, "/2", "/"), "/2": ok(1, "/3"), "/3": ok(1)})
     async with Web(chain) as web:
         await crawling(web, u("/"), limit=1, max_depth=2, progress=True, what="crawl of a chain")
+
+
+@pytest.mark.task(4)
+async def test_a_page_linked_from_its_own_level_is_reported_once():
+    # /a is done at 2, while /b, which /a links to, is still being fetched (until 3).
+    pages = {"/": ok(1, "/a", "/b"), "/a": ok(1, "/b", "/c"), "/b": ok(2, "/c", "/a")}
+    async with Web(site(pages | {"/c": ok(1)})) as web:
+        await crawling(
+            web,
+            u("/"),
+            limit=2,
+            max_depth=2,
+            progress=True,
+            what="crawl of / → [/a (1 s), /b (2 s)], /a → [/b, /c], /b → [/c, /a], with on_page",
+        )
 
 
 @pytest.mark.task(4)
