@@ -87,6 +87,8 @@ def main() -> int:
             )
             if result.returncode != 0:
                 failed[seed] = bad or result.stdout.splitlines()[-5:]
+                for line in failed[seed]:  # now, not only at the end: a soak may be cut short
+                    print(f"  {line}", flush=True)
     finally:
         stop.set()
         for process in burners:

@@ -364,6 +364,8 @@ def normalise(text: str) -> str:
     kinds = r"(threads?|executors?|aiohttp\.ClientSessions?|servers?|connections?)"
     text = re.sub(rf"\b(started|made|opened) \d+ {kinds}\b", r"\1 <N> \2", text)
     text = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:<PORT>", text)
+    # How long a loaded machine kept a stopped test waiting for a CPU is the machine's.
+    text = re.sub(r" \(and [\d.]+ s more, which the busy machine kept it waiting\)", "", text)
     # ... and one may have ended between being found and being described.
     text = re.sub(r"\n    a process that had already ended[^\n]*", "", text)
     # A stack sample of a busy loop may land on any of the loop's lines.

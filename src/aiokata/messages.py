@@ -311,6 +311,14 @@ def _where(stack: str, path: str) -> str:
     )
 
 
+def _limit(outcome: isolation.Outcome, wall_limit: float) -> str:
+    """The real time a stopped test had, as its message tells it."""
+    extra = ""
+    if outcome.waited >= 0.1:
+        extra = f" (and {outcome.waited:.1f} s more, which the busy machine kept it waiting)"
+    return f"{wall_limit:g} s of real time{extra}"
+
+
 def lost_child(
     outcome: isolation.Outcome, path: str, wall_limit: float, virtual: bool = True
 ) -> tuple[str, str, bool]:
@@ -329,7 +337,7 @@ def lost_child(
         where = _where(outcome.stack, path)
         if while_importing:
             return (
-                f"Importing {shown} did not finish within {wall_limit:g} s of real time, so "
+                f"Importing {shown} did not finish within {_limit(outcome, wall_limit)}, so "
                 f"no test of this exercise could run.{where}\nCode at the top level of the "
                 "file runs as soon as the tests import it; keep loops and waits inside "
                 "functions.",
@@ -339,7 +347,7 @@ def lost_child(
         if outcome.saw("called"):
             return (
                 f"The test itself finished, but cleaning up after it did not, within "
-                f"{wall_limit:g} s of real time: a task your code started would not stop when "
+                f"{_limit(outcome, wall_limit)}: a task your code started would not stop when "
                 "it was cancelled. Something in it catches asyncio.CancelledError (or "
                 f"BaseException) and carries on; let the cancellation through.{where}",
                 "timeout",
@@ -358,7 +366,7 @@ def lost_child(
             else "a correct answer finishes well within that"
         )
         return (
-            f"Stopped after {wall_limit:g} s of real time: the test never finished "
+            f"Stopped after {_limit(outcome, wall_limit)}: the test never finished "
             f"({clock}).{where}"
             f"{swallowed}\nLikely: a loop that never awaits (`while True:` with no `await` "
             "inside, or busy-waiting on a flag another task should set), a blocking call "
