@@ -1769,6 +1769,27 @@ async def test_a_deadline_may_be_very_long():
         await crawling(web, u("/"), limit=2, max_depth=2, deadline=7 * 86_400)
 
 
+def returned_before_the_cancel(task: asyncio.Task, web: Web, story: str, though: str) -> None:
+    """Fail if the crawl the test is about to cancel has already ended."""
+    if task.done():
+        checks.raise_unexpected(task)
+        checks.fail(
+            f"{story}: crawl() had already returned {short(task.result())} at "
+            f"{web.ended - web.began:.10g} s, before the cancel came, though {though}."
+        )
+
+
+def ended_cancelled(task: asyncio.Task, story: str) -> None:
+    """Fail if a crawl cancelled from outside ended any other way."""
+    if not task.cancelled():
+        got = repr(task.exception()) if task.exception() else short(task.result())
+        checks.fail(
+            f"{story}: it ended with {got} instead of being cancelled: a cancelled crawl does "
+            "not return what it has (that is the deadline's job): let the CancelledError reach "
+            "the caller, after cleaning up."
+        )
+
+
 @pytest.mark.task(3)
 async def test_a_cancelled_crawl_ends_cancelled_and_stops_everything():
     # limit 2, cancelled at 3 s: /a and /b in flight (1 to 5 s), /c not sent.
@@ -1781,13 +1802,7 @@ async def test_a_cancelled_crawl_ends_cancelled_and_stops_everything():
                 kwargs["deadline"] = deadline
             task = asyncio.create_task(web.run("crawl", u("/"), **kwargs))
             await asyncio.sleep(3)
-            if task.done():
-                checks.raise_unexpected(task)
-                checks.fail(
-                    f"{story}: crawl() had already returned {short(task.result())} at "
-                    f"{web.ended - web.began:.10g} s, before the cancel came, though '/a' and "
-                    "'/b' are fetched until 5 s."
-                )
+            returned_before_the_cancel(task, web, story, "'/a' and '/b' are fetched until 5 s")
             task.cancel()
             cancel_seq = web.tick()  # a request sent at 3 s, after the cancel, is late too
             await asyncio.wait([task], timeout=100)
@@ -1805,13 +1820,7 @@ async def test_a_cancelled_crawl_ends_cancelled_and_stops_everything():
                     "worker that catches CancelledError, with `except BaseException:` or a bare "
                     "`except:`, goes on to the next URL)."
                 )
-            if not task.cancelled():
-                got = repr(task.exception()) if task.exception() else short(task.result())
-                checks.fail(
-                    f"{story}: it ended with {got} instead of being cancelled: a cancelled "
-                    "crawl does not return what it has (that is the deadline's job): let the "
-                    "CancelledError reach the caller, after cleaning up."
-                )
+            ended_cancelled(task, story)
             web.check(story + (f" (deadline={deadline})" if deadline else ""))
 
 
@@ -1835,13 +1844,7 @@ async def test_a_crawl_cancelled_while_a_page_waits_to_retry_stops_everything_at
                 kwargs["deadline"] = deadline
             task = asyncio.create_task(web.run("crawl", u("/"), **kwargs))
             await asyncio.sleep(2.625)
-            if task.done():
-                checks.raise_unexpected(task)
-                checks.fail(
-                    f"{story}: crawl() had already returned {short(task.result())} at "
-                    f"{web.ended - web.began:.10g} s, before the cancel came, though '/b' is "
-                    "fetched until 4 s."
-                )
+            returned_before_the_cancel(task, web, story, "'/b' is fetched until 4 s")
             running = {r.url for r in web.requests if r.finished_seq is None}
             asked = {r.url for r in web.requests}
             task.cancel()
@@ -1875,13 +1878,7 @@ async def test_a_crawl_cancelled_while_a_page_waits_to_retry_stops_everything_at
                     "nothing more: something caught the CancelledError and waits. Let it reach "
                     "the caller."
                 )
-            if not task.cancelled():
-                got = repr(task.exception()) if task.exception() else short(task.result())
-                checks.fail(
-                    f"{story}: it ended with {got} instead of being cancelled: a cancelled "
-                    "crawl does not return what it has (that is the deadline's job): let the "
-                    "CancelledError reach the caller, after cleaning up."
-                )
+            ended_cancelled(task, story)
             ended = round(web.ended - web.began, 6)
             if abs(ended - cancelled) > 1e-6:
                 checks.fail(
