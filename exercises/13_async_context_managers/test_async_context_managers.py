@@ -44,8 +44,11 @@ class FakeBackend:
         conns: list | None = None,
         fail_connect: BaseException | None = None,
         fail_release: BaseException | None = None,
+        connect_time: float = CONNECT,
+        release_time: float = RELEASE,
     ):
         self.t0 = now()
+        self.connect_time, self.release_time = connect_time, release_time
         self.conns = conns  # what connect() gives, in turn (None: new Conn objects)
         self.fail_connect = fail_connect
         self.fail_release = fail_release  # what release() raises, once it has taken RELEASE s
@@ -67,7 +70,7 @@ class FakeBackend:
         self.open += 1
         self.most = max(self.most, self.open)
         try:
-            await asyncio.sleep(CONNECT)
+            await asyncio.sleep(self.connect_time)
             if self.fail_connect is not None:
                 raise self.fail_connect
         except BaseException:
@@ -83,7 +86,7 @@ class FakeBackend:
         return self.backend_release(conn)
 
     async def backend_release(self, conn: object) -> None:
-        await asyncio.sleep(RELEASE)
+        await asyncio.sleep(self.release_time)
         self.open -= 1
         if self.fail_release is not None:
             raise self.fail_release
@@ -91,6 +94,13 @@ class FakeBackend:
 
     def released_objects(self) -> list:
         return [c for c, _ in self.released]
+
+
+LIMIT_LIKELY = (
+    "Likely: the limit counted wrong (one place too many, as in Semaphore(size + 1), or a "
+    "counter compared with `>` where `>=` is meant), the place taken after connect() (so "
+    "connecting does not wait for it), or the place freed before the release had finished."
+)
 
 
 def check_releases(backend: FakeBackend, what: str, expected: int) -> None:
@@ -362,7 +372,7 @@ async def test_falsy_and_unhashable_connections_are_each_released():
         )
 
 
-def same_connection_hint(got: list, control_ok: bool) -> str:
+def same_connection_hint(got: list, control_ok: bool, most: int) -> str:
     """Only what the entry times of three 1 s leases in a Pool of size 2 show."""
     if control_ok:
         return (
@@ -370,14 +380,27 @@ def same_connection_hint(got: list, control_ok: bool) -> str:
             "one made the difference: keep count of leases, not of connection objects (one "
             "object can be leased twice)."
         )
+    lead = (
+        "The same three leases with three different connections went wrong too, so the reused "
+        "connection is not the cause."
+    )
     if got.count(CONNECT) > 2:
-        return "All three entered at once: more leases than the pool's size of 2 ran at once."
+        return (
+            f"{lead} All three entered at once: more leases than the pool's size of 2 ran at "
+            f"once. {LIMIT_LIKELY}"
+        )
     if got[2] == CONNECT + 1 + CONNECT:
         return (
-            "The third lease began connecting the moment the first's block ended, before its "
-            "release had finished: free the place only after `await backend.release(conn)`."
+            f"{lead} The third lease began connecting the moment the first's block ended, "
+            "before its release had finished: free the place only after `await "
+            "backend.release(conn)`."
         )
-    return ""
+    if most > 2:
+        return (
+            f"{lead} {most} connections were open at once (from the start of a connect to the "
+            f"end of its release). {LIMIT_LIKELY}"
+        )
+    return lead
 
 
 @pytest.mark.task(1)
@@ -399,7 +422,7 @@ async def test_the_same_connection_given_twice_is_released_twice():
         times,
         expected,
         "A Pool of size 2, three 1 s leases given the same (reused) connection: when each entered",
-        lambda got: same_connection_hint(got, control_ok),
+        lambda got: same_connection_hint(got, control_ok, backend.most),
     )
     if backend.most > 2:
         fail(f"a Pool of size 2 had {backend.most} connections open at once.")
@@ -543,7 +566,12 @@ async def test_a_waiter_cancelled_just_as_it_is_given_the_place_gives_it_back():
     if not waiting[0].cancelled():
         fail(
             "a waiting lease cancelled the moment the place was freed for it ended with "
-            f"{waiting[0].exception() or waiting[0].result()!r}; expected it cancelled."
+            f"{waiting[0].exception() or waiting[0].result()!r}; expected it cancelled: the "
+            "cancellation was lost. Likely: the wait for a place is wrapped in something that "
+            "can drop a cancellation arriving just as the wait succeeds, such as "
+            "asyncio.wait_for() or another time limit of your own around acquire() (wait with a "
+            "plain `await`, as long as it takes), or a CancelledError caught and not raised "
+            "again."
         )
     log: list = []
     t = now()
@@ -603,13 +631,17 @@ async def test_two_pools_keep_their_own_places_and_leases_their_own_connections(
     t0 = now()
     held = asyncio.create_task(hold(pool_a, 10, log=log_a))
     await asyncio.sleep(0)
-    await checks.within(
-        5,
-        asyncio.gather(hold(pool_b, 1, log=log_b), hold(pool_b, 1, log=log_b)),
-        "With pool A's only place leased, leases of pool B (size 2) waited: the two pools "
-        "share their count. Likely: the limit (a Semaphore or a counter) is kept at module "
-        "level or on the class; make it in Pool.__init__, one for each pool.",
-    )
+    try:
+        await checks.within(
+            5,
+            asyncio.gather(hold(pool_b, 1, log=log_b), hold(pool_b, 1, log=log_b)),
+            "With pool A's only place leased, leases of pool B (size 2) waited: the two pools "
+            "share their count. Likely: the limit (a Semaphore or a counter) is kept at module "
+            "level or on the class; make it in Pool.__init__, one for each pool.",
+        )
+    except BaseException:
+        await checks.settle(held)
+        raise
     times = sorted(round(t - t0, 6) for t, _ in log_b)
     checks.equal(
         times,
@@ -635,6 +667,7 @@ async def test_two_pools_keep_their_own_places_and_leases_their_own_connections(
 async def test_a_lease_held_for_a_day_makes_the_next_wait_a_day(looptime):
     backend = FakeBackend()
     pool = acm.Pool(backend, 1)
+    t0 = now()
     entered, outcomes = await run_leases(pool, [DAY, 0])
     for o in outcomes:
         if isinstance(o, BaseException):
@@ -642,11 +675,39 @@ async def test_a_lease_held_for_a_day_makes_the_next_wait_a_day(looptime):
                 f"a lease held for a day (or waiting one) raised {o!r}. Likely: a time limit of "
                 "your own; wait as long as it takes."
             )
-    checks.took(
-        entered[1],
-        CONNECT + DAY + RELEASE + CONNECT,
-        "Waiting behind a lease held a day, the next lease's entry",
-    )
+    expected = CONNECT + DAY + RELEASE + CONNECT
+    second = None if entered[1] is None else round(entered[1] - t0, 6)
+    if second is not None and second < expected - 1e-6 and backend.most > 1:
+        fail(
+            f"a Pool of size 1: the first lease held its place for a day (its release finished "
+            f"at {CONNECT + DAY + RELEASE!r} s), and the second lease, asked at 0 s, entered at "
+            f"{second!r} s; expected {expected!r} s (the freed place, then {CONNECT:g} s to "
+            f"connect). {backend.most} connections were open at once (from the start of a "
+            "connect to the end of its release): the second began connecting while the first "
+            f"still held the pool's only place. {LIMIT_LIKELY}"
+        )
+    checks.took(entered[1], expected, "Waiting behind a lease held a day, the next lease's entry")
+
+
+@pytest.mark.task(1)
+@pytest.mark.loop_limit(4 * DAY)
+async def test_a_connect_and_a_release_that_each_take_a_day(looptime):
+    backend = FakeBackend(connect_time=DAY, release_time=DAY)
+    pool = acm.Pool(backend, 1)
+    log: list = []
+    try:
+        await hold(pool, 1, log=log)
+    except TimeoutError:
+        step = "connect()" if not log else "release()"
+        fail(
+            f"a {step} that takes a day: the lease raised TimeoutError after {float(looptime):g} "
+            "s, though nothing in the test has a time limit. Likely: a time limit of your own "
+            f"on {step} (wait_for() or asyncio.timeout() 'to be safe'); connect() and release() "
+            "take as long as they take."
+        )
+    check_releases(backend, "A lease whose connect() and release() each took a day", 1)
+    checks.took(log[0][0], DAY, "A connect() that takes a day, the lease's entry")
+    checks.took(looptime, 2 * DAY + 1, "A day to connect, a 1 s block and a day to release")
 
 
 LEASES = st.lists(
@@ -672,7 +733,11 @@ async def test_pool_in_any_scenario(size, leases):
     entered, outcomes = await run_leases(pool, holds, errors)
     entered = [round(e - t0, 6) if e is not None else None for e in entered]
     if backend.most > size:
-        fail(f"{scene}: {backend.most} connections were open at once; expected at most {size}.")
+        fail(
+            f"{scene}: {backend.most} connections were open at once (from the start of a connect "
+            f"to the end of its release); expected at most {size}. "
+            + (SHARED_LIKELY if await pools_interfere() else LIMIT_LIKELY)
+        )
     for i, (got, error) in enumerate(zip(outcomes, errors, strict=True)):
         if error is not None and got is not error:
             fail(f"{scene}: lease {i}'s block raised {error!r}, and its caller got {got!r}.")
@@ -680,12 +745,41 @@ async def test_pool_in_any_scenario(size, leases):
             fail(f"{scene}: lease {i}'s block ended normally, and its caller got {got!r}.")
     check_releases(backend, scene, len(holds))
     checks.equal(backend.connects, len(holds), f"{scene}: connect() calls")
-    checks.equal(
-        entered,
-        entries_with(size, holds),
-        f"{scene}: when each lease entered",
-        "A waiting lease gets a place the moment one is free, first come first served.",
-    )
+    expected = entries_with(size, holds)
+    if entered == expected:
+        return
+    if await pools_interfere():
+        likely = SHARED_LIKELY
+    elif backend.most < min(size, len(holds)):
+        likely = (
+            f"At most {backend.most} of the pool's {size} places were ever used at once: the "
+            "limit counted wrong (one place too few?)."
+        )
+    else:
+        likely = "A waiting lease gets a place the moment one is free, first come first served."
+    checks.equal(entered, expected, f"{scene}: when each lease entered", likely)
+
+
+SHARED_LIKELY = (
+    "Then two new pools were tried side by side: with a Pool of size 3 full, a lease of another "
+    "Pool (size 1) waited for a place, so the pools share their places. Likely: the limit (a "
+    "Semaphore or a counter) is kept at module level or on the class, made or sized by an "
+    "earlier pool; make it in Pool.__init__, one for each pool."
+)
+
+
+async def pools_interfere() -> bool:
+    """Whether a lease of one new pool waits while another new pool is full: places shared
+    between pools. Run only once a test has failed, to tell that cause from the others."""
+    full = acm.Pool(FakeBackend(), 3)
+    holders = [asyncio.create_task(hold(full, 10)) for _ in range(3)]
+    await asyncio.sleep(0)
+    other = asyncio.create_task(hold(acm.Pool(FakeBackend(), 1), 0))
+    await asyncio.wait([other], timeout=5)
+    waited = not other.done()
+    await asyncio.wait([*holders, other], timeout=100)
+    await checks.settle(*holders, other)
+    return waited
 
 
 # Task 2: timed()
@@ -829,7 +923,8 @@ async def test_timed_reports_a_block_that_raised_and_lets_the_error_go_on(error)
         fail(
             f"{what}: Timing.error was {timing.error!r}; expected the block's error itself."
             + (
-                " Likely: `if error:`, but an exception can be false: compare with None."
+                " Likely: `if error:` or `error or None`, but an exception can be false: compare "
+                "with None."
                 if timing.error is None and not error
                 else ""
             )
@@ -1225,6 +1320,43 @@ async def test_the_block_error_reaches_every_close_and_then_the_caller():
 
 
 @pytest.mark.task(3)
+async def test_a_falsy_block_error_reaches_every_close_and_then_the_caller():
+    opener = Opener()
+    error = Falsy("false in an if")
+    expected = expected_log(["a", "b"], body_error=Falsy)
+    try:
+        await use_all(opener, ["a", "b"], error=error)
+    except Falsy as exc:
+        if exc is not error:
+            fail(f"the block raised {error!r}; the caller got another {exc!r}.")
+    else:
+        fail(
+            f"the block raised {error!r}, an exception that is false in an `if`, but the caller "
+            "saw no error: open_all() hid it. Likely: `if exc:` (or `exc or None`, `type(exc) "
+            "if exc else None`) where `exc is not None` is meant: an exception can be false. "
+            "An AsyncExitStack gets this right."
+        )
+
+    def likely(_: object) -> str:
+        hint = order_hint(opener, expected)
+        got = [e[3] for e in opener.log if e[0] == "close"]
+        if got and all(kind is None for kind in got):
+            hint += (
+                " Each close got exc_type None although the block raised: likely `if exc:` "
+                "where `exc is not None` is meant, and this exception is false in an `if`."
+            )
+        return hint.strip()
+
+    checks.equal(
+        opener.log,
+        expected,
+        f"A block raising {error!r} (false in an `if`): what happened when (each close gets "
+        "the error's type)",
+        likely,
+    )
+
+
+@pytest.mark.task(3)
 async def test_a_failing_close_does_not_stop_the_others_and_its_error_goes_on():
     opener = Opener(fail_close={"b"})
     names = ["a", "b", "c"]
@@ -1370,10 +1502,66 @@ async def test_two_open_alls_at_once_keep_their_own_resources():
 
 
 @pytest.mark.task(3)
+async def test_two_open_alls_ending_at_different_times_close_each_when_its_own_block_ends():
+    first, second = Opener(), Opener()
+    ended: dict = {}
+
+    async def use(opener, names, start, seconds, who):
+        await asyncio.sleep(start)
+        async with acm.open_all(opener, names):
+            await asyncio.sleep(seconds)
+            ended[who] = opener.since()
+
+    cause = (
+        "Likely: state shared between calls: an AsyncExitStack (or list of what to close) kept "
+        "at module or class level, which the first block to end closes for every call. Make the "
+        "stack inside each call."
+    )
+    # Both begin at once; the first's block ends at 3 s, the second's at 12.25 s.
+    one = asyncio.create_task(use(first, ["a1", "a2"], 0, 1, "first"))
+    two = asyncio.create_task(use(second, ["b1", "b2"], 0.25, 10, "second"))
+    try:
+        await checks.within(100, asyncio.wait([one]), "The first of two open_all() never ended.")
+        raise_unexpected(one)
+        early = [(e[1], e[2]) for e in second.log if e[0] == "close"]
+        if early:
+            fail(
+                "two open_all() at once: the first's block ended at "
+                f"{ended.get('first', 3):g} s and its open_all() was over at "
+                f"{first.since():g} s; by then the second's resources had been closed too, "
+                f"(name, when) {early!r}, though its block was still running (until 12.25 s). "
+                f"{cause}"
+            )
+        await checks.within(100, asyncio.wait([two]), "The second of two open_all() never ended.")
+        raise_unexpected(two)
+        checks.equal(
+            (first.log, second.log),
+            (
+                expected_log(["a1", "a2"], hold=1),
+                expected_log(["b1", "b2"], at=0.25, hold=10),
+            ),
+            "Two open_all() at once, blocks ending at 3 s and 12.25 s: what each did when (each "
+            "closed only when its own block ended)",
+            lambda _: order_hint(first) or order_hint(second) or cause,
+        )
+    finally:
+        await checks.settle(one, two)
+
+
+@pytest.mark.task(3)
 @pytest.mark.loop_limit(3 * DAY)
 async def test_a_resource_held_for_a_day():
     opener = Opener()
-    await use_all(opener, ["a"], seconds=DAY)
+    t0 = now()
+    try:
+        await use_all(opener, ["a"], seconds=DAY)
+    except TimeoutError:
+        fail(
+            f"a day in the block: open_all() raised TimeoutError after {now() - t0:g} s, though "
+            "nothing in the test has a time limit. Likely: a time limit of your own "
+            "(asyncio.timeout() or wait_for() 'to be safe') around the stack or the block; a "
+            "block may last as long as it takes."
+        )
     checks.equal(
         opener.log, expected_log(["a"], hold=DAY), "A day in the block: what happened when"
     )
@@ -1409,6 +1597,12 @@ async def test_open_all_in_any_scenario(names, data):
         await use_all(opener, names, seconds=hold, error=error)
     except (OSError, Boom) as exc:
         if not (exc is error or any(exc is e for e in opener.errors.values())):
+            if isinstance(exc, TimeoutError):
+                fail(
+                    f"{scene}: open_all() raised TimeoutError, though nothing in the test has a "
+                    "time limit. Likely: a time limit of your own (asyncio.timeout() or "
+                    "wait_for() 'to be safe'); a block may last as long as it takes."
+                )
             raise
         raised = exc
     if raised is None and (fails is not None or body or close_fails is not None):
