@@ -966,8 +966,10 @@ def check_requests(web: Web, p: Plan, deadline: float | None, what: str) -> None
             checks.fail(
                 f"{what}: {name(url)!r} was requested {len(sent)} times (at {how}); every page "
                 "is fetched exactly once. Likely it is marked as seen only once fetched (after "
-                "an await), so every page linking to it found it unseen: add each URL to the "
-                "seen set (or dict of depths) the moment it is found, before fetching it."
+                "an await), or a link is checked against pages (a page of its level still "
+                "being fetched, or failed, is not there yet), so every page linking to it "
+                "found it unseen: add each URL to the seen set (or dict of depths) the moment "
+                "it is found, before fetching it."
             )
         if deadline is None and len(sent) < want and isinstance(sent[-1].page, Cut):
             checks.fail(
@@ -1129,7 +1131,13 @@ def check_content(
         checks.fail(
             f"{what}: Crawl.unfinished holds {short(more[0])}, which "
             + (
-                "is done."
+                (
+                    f"is done: it failed ({p.fetch[more[0]].reason}) before the deadline. "
+                    "A failed page is done too: unfinished is what is in neither pages nor "
+                    "failures."
+                    if p.fetch[more[0]].body is None
+                    else "is done: it was fetched before the deadline."
+                )
                 if more[0] in done
                 else "was never found (not a link on any page done within max_depth)."
             )
@@ -1155,7 +1163,9 @@ def check_schedule(
         if deadline is not None and start >= deadline:
             checks.fail(
                 f"{what}: {name(r.url)!r} was requested at {start:.10g} s, once the deadline "
-                f"({deadline:.10g} s) had passed: nothing is sent after it. Likely a worker that "
+                f"({deadline:.10g} s) had passed: nothing is sent after it. Possibly no time "
+                "limit around the whole crawl (the deadline not applied), a new timeout for "
+                "each level or each page (each counts from its own start), or a worker that "
                 "caught the CancelledError (`except BaseException:`, a bare `except:`) and "
                 "went on to the next URL."
             )
