@@ -87,7 +87,7 @@ class Web(fake.Web):
         try:
             result = await getattr(smarter_clients, name)(*args)
         except BaseException as exc:
-            self._finished("ended")
+            self.note_end("ended")
             if self.runaway and not isinstance(exc, pytest.fail.Exception):
                 pytest.fail(self.runaway, pytrace=False)
             mine = [r for r in self.requests if r.cancelled is not None]
@@ -108,11 +108,8 @@ class Web(fake.Web):
             if lesson:
                 pytest.fail(lesson, pytrace=False)
             raise
-        self._finished()
+        self.note_end()
         return result
-
-    def _finished(self, verb: str = "returned") -> None:
-        self.note_end(verb)
 
     # what went wrong
 
