@@ -61,6 +61,8 @@ from aioresponses.core import RequestCall, RequestMatch
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from aiokata import checks
+
 
 def warm_up(once: Callable[[], Coroutine[Any, Any, object]]) -> None:
     """Run `once()` on a loop of its own, here, at import, to pay aiohttp's (and
@@ -625,7 +627,7 @@ class Web:
             each = len(self.requests) > 1 and all(n == 1 for n in per.values())
             pytest.fail(
                 f"{where}{fn} opened {len(self.sessions)} aiohttp.ClientSession objects for "
-                f"{len(self.requests)} request{'' if len(self.requests) == 1 else 's'}"
+                f"{checks.count(len(self.requests), 'request')}"
                 + (", one per request" if each else "")
                 + f". {self.one_session}: a session is a pool of connections, meant to be "
                 "shared (aiohttp's docs: don't create a session per request).",
