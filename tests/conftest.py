@@ -2,7 +2,10 @@
 pytest.ini) that the grader must ignore; the kit's own test run must never collect them.
 
 `kit` is a learner's checkout in a temporary folder: the exercises and solutions, with the
-kit's pytest settings, for tests that drive `aiokata` or `pytest` as a learner would."""
+kit's pytest settings, for tests that drive `aiokata` or `pytest` as a learner would.
+
+Run with `-n auto` (pytest-xdist), each test file stays on one worker: a file's module-scoped
+runs (one grading of the golden cases, the proofs) are made once, not once per worker."""
 
 import shutil
 from pathlib import Path
@@ -19,6 +22,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="run every exercise proof, ignoring the results kept from earlier runs",
     )
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    from xdist.scheduler import LoadFileScheduling
+
+    return LoadFileScheduling(config, log)
 
 
 @pytest.fixture

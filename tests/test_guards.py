@@ -10,6 +10,7 @@ import asyncio
 import os
 import select
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -133,6 +134,27 @@ def test_a_blocking_call_in_a_step_is_still_found() -> None:
     with guards.guarded(guards.Findings()) as findings:
         asyncio.run(main())
     assert [took >= 0.6 for took, _ in findings.stalls] == [True], findings.stalls
+
+
+def test_a_test_that_fakes_the_clocks_does_not_make_a_step_look_long(monkeypatch) -> None:
+    # Exercise 23's wall clock ties time.perf_counter and time.monotonic to the loop's clock
+    # and puts the real ones back when its block ends. A step that ended after that, and that
+    # happened to wait in the kernel once (a voluntary switch), was called a stall as long as
+    # the machine had been up: a flaky failure of a correct answer.
+    real_perf_counter = time.perf_counter
+
+    async def main() -> None:
+        monkeypatch.setattr(time, "perf_counter", lambda: -1e6)  # a clock far behind
+        monkeypatch.setattr(time, "monotonic", lambda: -1e6)
+        await asyncio.sleep(0)  # the step ends on the faked clock
+        select.select([], [], [], 0.01)  # a wait in the kernel, as a switch would be
+        monkeypatch.setattr(time, "perf_counter", real_perf_counter)  # the real one is back
+        monkeypatch.undo()
+        await asyncio.sleep(0)
+
+    with guards.guarded(guards.Findings()) as findings:
+        asyncio.run(main())
+    assert findings.stalls == []
 
 
 def test_blocking_calls_are_stopped_only_on_the_loop_and_only_from_the_learners_file(

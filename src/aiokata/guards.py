@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokata import checks, loopwatch, resources, targets
+from aiokata import checks, clocks, loopwatch, resources, targets
 
 try:
     import resource
@@ -625,7 +625,7 @@ def guarded(findings: Findings) -> Iterator[Findings]:
     def timed_run(handle: asyncio.Handle) -> None:
         me = threading.get_ident()
         excused = start_waits.get(me, 0.0)
-        started = time.perf_counter()
+        started = clocks.perf_counter()
         watch.begin(me, started)
         before = _thread_usage()
         try:
@@ -634,7 +634,7 @@ def guarded(findings: Findings) -> Iterator[Findings]:
             site = watch.end(me)
             # Waiting in Thread.start() for a new thread to be scheduled is not holding the loop.
             excused = start_waits.get(me, 0.0) - excused
-            took = time.perf_counter() - started - excused
+            took = clocks.perf_counter() - started - excused
             if took >= STALL_SECONDS and held_the_loop(before, _thread_usage()):
                 # The learner's line, when the watch saw it, says more than the task's name.
                 what = f"at {_site(site)}" if site else f"in {_describe_handle(handle)}"

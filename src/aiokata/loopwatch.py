@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import signal
 import threading
-import time
 from dataclasses import dataclass
 from types import FrameType
+
+from aiokata import clocks
 
 Frame = tuple[str, int, str]  # (file name, line number, function)
 
@@ -59,7 +60,7 @@ class LoopWatch:
 
     def _on_timer(self, signum: int, frame: FrameType | None) -> None:
         started = self.started
-        if started is None or time.perf_counter() - started < LOOK_AFTER:
+        if started is None or clocks.perf_counter() - started < LOOK_AFTER:
             return
         while frame is not None:
             if frame.f_code.co_filename in self.focus:

@@ -21,7 +21,18 @@ import pytest
 from _pytest.reports import TestReport
 from _pytest.runner import runtestprotocol
 
-from aiokata import bytask, catalog, guards, isolation, messages, results, scenarios, stash, targets
+from aiokata import (
+    bytask,
+    catalog,
+    guards,
+    isolation,
+    looptime_cache,
+    messages,
+    results,
+    scenarios,
+    stash,
+    targets,
+)
 
 EXERCISE = stash.EXERCISE
 FINDINGS = stash.FINDINGS
@@ -285,6 +296,7 @@ def _reparse_split_options(early_config: pytest.Config, args: list[str]) -> None
 
 def pytest_configure(config: pytest.Config) -> None:
     _keep_compiled_modules(config.rootpath / ".aiokata" / "pycache")
+    looptime_cache.install(config)
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     try:

@@ -19,12 +19,11 @@ import contextlib
 import os
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from aiokata import targets
+from aiokata import clocks, targets
 
 # A thread that has done its work but not yet returned gets this long to end, in all, before
 # it counts as left running. A right answer's threads end within microseconds of their last
@@ -83,7 +82,7 @@ class Ledger:
 
     def left_open(self) -> list[str]:
         """A paragraph for each kind of thing still open, naming where each was made."""
-        deadline = time.monotonic() + THREAD_GRACE
+        deadline = clocks.monotonic() + THREAD_GRACE
         still: dict[str, list[tuple[object, Frame]]] = {}
         seen: set[int] = set()
         for entry in self.opened:
@@ -94,7 +93,7 @@ class Ledger:
                 continue
             seen.add(key)
             if entry.kind == "thread":
-                obj.join(max(0.0, deadline - time.monotonic()))  # type: ignore[attr-defined]
+                obj.join(max(0.0, deadline - clocks.monotonic()))  # type: ignore[attr-defined]
             if _CHECKS[entry.kind](obj):
                 still.setdefault(entry.kind, []).append((obj, entry.site))
         return [_MESSAGES[kind](found) for kind, found in still.items()]
@@ -269,12 +268,12 @@ def watching(ledger: Ledger) -> Iterator[Ledger]:
 
     def on_start(real):
         def start(self: threading.Thread) -> None:
-            began = time.perf_counter()
+            began = clocks.perf_counter()
             try:
                 real(self)
             finally:
                 me = threading.get_ident()
-                waited = time.perf_counter() - began
+                waited = clocks.perf_counter() - began
                 ledger.start_waits[me] = ledger.start_waits.get(me, 0.0) + waited
             # An executor's own worker: the executor is what was left open, if anything.
             if getattr(self, "_target", None) is not concurrent.futures.thread._worker:
