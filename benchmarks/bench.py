@@ -15,7 +15,7 @@ With --overhead it measures what the kit adds to pytest, each figure also as a r
 pytest run (one trivial test, no kit, no configuration) measured in the same run: the kit's
 start-up with and without anyio's plugin, the CPU an exercise test costs (solution tests of
 every exercise, parent and children together, less the start-up), and with --suite the wall
-time of the kit's own suite (`pytest tests`): once proving everything, once with the proofs
+time of the kit's own suite (`pytest tests -n auto`): once proving everything, once with the proofs
 kept from that run.
 
 With --report it measures the class report (`aiokata grade --format html`, `aiokata report`):
@@ -150,13 +150,14 @@ def overhead(repeat: int, suite: bool) -> None:
         f"start-up takes {start / anyio:.2f} of the time it takes with it."
     )
     if suite:
-        cold, cold_cpu = _cpu([*pytest, "tests", "--fresh-proofs"], KIT, 1)
-        warm, warm_cpu = _cpu([*pytest, "tests"], KIT, 1)
+        suite_command = [*pytest, "tests", "-n", "auto"]  # the README's command
+        cold, cold_cpu = _cpu([*suite_command, "--fresh-proofs"], KIT, 1)
+        warm, warm_cpu = _cpu(suite_command, KIT, 1)
         print(
-            f"The kit's own suite (`pytest tests`), every proof run (`--fresh-proofs`, as on a "
-            f"clean checkout): {cold:.0f} s wall, {cold_cpu:.0f} s CPU ({cold / bare:.0f}x a "
-            f"bare pytest run); again with nothing changed (proofs kept): {warm:.0f} s wall, "
-            f"{warm_cpu:.0f} s CPU ({warm / bare:.0f}x)."
+            f"The kit's own suite (`pytest tests -n auto`), every proof run (`--fresh-proofs`, "
+            f"as on a clean checkout): {cold:.0f} s wall, {cold_cpu:.0f} s CPU "
+            f"({cold / bare:.0f}x a bare pytest run); again with nothing changed (proofs kept): "
+            f"{warm:.0f} s wall, {warm_cpu:.0f} s CPU ({warm / bare:.0f}x)."
         )
 
 
