@@ -141,15 +141,12 @@ def test_a_test_that_fakes_the_clocks_does_not_make_a_step_look_long(monkeypatch
     # and puts the real ones back when its block ends. A step that ended after that, and that
     # happened to wait in the kernel once (a voluntary switch), was called a stall as long as
     # the machine had been up: a flaky failure of a correct answer.
-    real_perf_counter = time.perf_counter
-
     async def main() -> None:
         monkeypatch.setattr(time, "perf_counter", lambda: -1e6)  # a clock far behind
         monkeypatch.setattr(time, "monotonic", lambda: -1e6)
         await asyncio.sleep(0)  # the step ends on the faked clock
         select.select([], [], [], 0.01)  # a wait in the kernel, as a switch would be
-        monkeypatch.setattr(time, "perf_counter", real_perf_counter)  # the real one is back
-        monkeypatch.undo()
+        monkeypatch.undo()  # the real clocks are back
         await asyncio.sleep(0)
 
     with guards.guarded(guards.Findings()) as findings:
