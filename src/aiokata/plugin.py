@@ -24,10 +24,12 @@ from _pytest.runner import runtestprotocol
 from aiokata import (
     bytask,
     catalog,
+    compiled,
     guards,
     isolation,
     looptime_cache,
     messages,
+    proof_plan,
     results,
     scenarios,
     stash,
@@ -36,6 +38,7 @@ from aiokata import (
 
 EXERCISE = stash.EXERCISE
 FINDINGS = stash.FINDINGS
+PLAN = pytest.StashKey[proof_plan.Plan]()
 
 # Real-time budget of one test, and the loop-time budget of a virtual-time test.
 DEFAULT_WALL_LIMIT = 3.0
@@ -103,6 +106,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         action="store_true",
         help="run exercise tests in this process instead of a forked child each "
         "(an infinite loop that never awaits can then hang the run)",
+    )
+    group.addoption(
+        "--proof-plan",
+        metavar="PATH",
+        help="(for proofs of wrong answers) a JSON plan of the tasks each exercise is meant "
+        "to fail: once such a task has failed as planned, its other tests are not run",
     )
 
 
@@ -295,8 +304,11 @@ def _reparse_split_options(early_config: pytest.Config, args: list[str]) -> None
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    _keep_compiled_modules(config.rootpath / ".aiokata" / "pycache")
+    compiled.keep(str(config.rootpath / compiled.FOLDER))  # an installed aiokata, if not yet
     looptime_cache.install(config)
+    plan = config.getoption("proof_plan")
+    if plan:
+        config.stash[PLAN] = proof_plan.Plan.load(plan)
     for marker in MARKERS:
         config.addinivalue_line("markers", marker)
     try:
@@ -321,16 +333,6 @@ def pytest_configure(config: pytest.Config) -> None:
         targets.set_current(targets.LEARNER)
     config.stash[results.COLLECTOR] = results.Collector(config, _grader_stream(config))
     config.pluginmanager.register(config.stash[results.COLLECTOR], "aiokata-results")
-
-
-def _keep_compiled_modules(folder: Path) -> None:
-    """With PYTHONDONTWRITEBYTECODE set (common in containers), pytest rewrites the asserts of
-    every module of every pytest plugin's package (all of hypothesis) afresh at each start:
-    about 0.9 s of CPU per `pytest exercises/NN`, and per run in a proof or a grading. Keep the
-    compiled files in the kit's own folder instead: nothing is written beside anyone's code."""
-    if sys.dont_write_bytecode and sys.pycache_prefix is None:
-        sys.pycache_prefix = str(folder)
-        sys.dont_write_bytecode = False
 
 
 def _handed_in(config: pytest.Config) -> dict[str, str]:
@@ -523,6 +525,10 @@ def _findings_for(item: pytest.Item) -> guards.Findings:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> bool | None:
     if EXERCISE not in item.stash:
         return None
+    plan = item.config.stash.get(PLAN, None)
+    name, task = item.stash[EXERCISE].name, item.get_closest_marker("task").args[0]
+    if plan is not None and plan.settled(name, task):
+        return True  # left out: it cannot change the proof's verdict (proof_plan.py)
     findings = _findings_for(item)
     item.stash[FINDINGS] = findings
     # Built before any traceback: pytest's own formatting of one costs ~40 ms a failure.
@@ -549,6 +555,10 @@ def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> 
     for report in reports:
         item.ihook.pytest_runtest_logreport(report=report)
     item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+    if plan is not None:
+        result = item.config.stash[results.COLLECTOR].results.get(item.nodeid)
+        if result is not None:
+            plan.record(name, task, result.status, result.message)
     return True
 
 
@@ -573,6 +583,7 @@ def _run_isolated(item: pytest.Item, findings: guards.Findings) -> list[TestRepo
         return [config.hook.pytest_report_to_serializable(config=config, report=r) for r in reports]
 
     targets.precompile(Path(path))
+    _prepare_parent(item)
     outcome = isolation.run_forked(child, _wall_limit(item))
     if outcome.reports is not None:
         reports = _reports_of(item, outcome.reports)
@@ -587,6 +598,32 @@ def _run_isolated(item: pytest.Item, findings: guards.Findings) -> list[TestRepo
     if import_broken:
         _broken_imports[path] = messages.import_broken_elsewhere(message, item.nodeid)
     return [messages.failed_report(item, message, status=status, duration=outcome.wall)]
+
+
+_TMP_FIXTURES = frozenset({"tmp_path", "tmp_path_factory", "tmpdir", "tmpdir_factory"})
+_freezegun_scanned = False
+
+
+def _prepare_parent(item: pytest.Item) -> None:
+    """Made once here, in the parent, what each child would otherwise make again for itself.
+    - This session's temporary folder: made in a child, every test that asks for tmp_path
+      would start a session folder of its own under /tmp/pytest-of-USER, which nothing ever
+      removes (a child ends with os._exit) and which pytest reads in full, to number the next
+      one, each time (15,000 of them, left by earlier runs, cost 18's tests 20-50 ms each).
+    - freezegun's scan of every loaded module's attributes, made at a process's first freeze
+      (about 35 ms; later freezes reuse it): exercise 23 freezes time in almost every test."""
+    global _freezegun_scanned
+    if _TMP_FIXTURES & set(getattr(item, "fixturenames", ())):
+        factory = getattr(item.config, "_tmp_path_factory", None)
+        if factory is not None:
+            factory.getbasetemp()
+    if not _freezegun_scanned and "freezegun.api" in sys.modules:
+        _freezegun_scanned = True
+        import freezegun
+
+        freezer = freezegun.freeze_time("2000-01-01")
+        freezer.start()
+        freezer.stop()
 
 
 def _charge(reports: list[TestReport], message: str) -> None:

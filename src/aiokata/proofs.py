@@ -4,7 +4,8 @@ correct solutions pass.
 
 The catalogue lives in `tests/proofs/NN_slug/proofs.toml`, beside the solution files it names.
 To stay fast, proofs are run in "slots": slot k holds the k-th proof of every exercise as one
-submission, so one pytest process checks one proof of each exercise at once; and the kit's
+submission, so one pytest process checks one proof of each exercise at once; a wrong answer's
+run leaves out the tests that can no longer change its verdict (proof_plan.py); and the kit's
 suite keeps proofs that held in a cache (proof_cache.py), so it re-runs only what changed.
 """
 
@@ -18,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokata import catalog, runner
+from aiokata import catalog, proof_plan, runner
 from aiokata.proof_cache import ProofCache
 
 
@@ -139,7 +140,13 @@ def run_all(
         else:
             folder = scratch / label
             build_submission(folder, kit, slot)
-            _, tests, _ = runner.run_exercises(kit, sorted(slot), submission=folder)
+            plan = scratch / f"{label}-plan.json"
+            proof_plan.write(
+                plan, {n: (p.fails, p.says) for n, p in slot.items() if p.kind == "wrong"}
+            )
+            _, tests, _ = runner.run_exercises(
+                kit, sorted(slot), submission=folder, extra=(f"--proof-plan={plan}",)
+            )
         return label, slot, tests
 
     ran: dict[str, list[dict]] = {}
