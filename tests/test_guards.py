@@ -154,39 +154,6 @@ def test_a_test_that_fakes_the_clocks_does_not_make_a_step_look_long(monkeypatch
     assert findings.stalls == []
 
 
-@pytest.mark.parametrize("queued", [0.0, 0.45])
-def test_time_spent_waiting_for_a_cpu_is_not_holding_the_loop(monkeypatch, queued) -> None:
-    # A step that waits 0.6 s in the kernel is a blocking call; but when the machine kept the
-    # thread off the CPU for part of a long step (a load of 5 did so to 18's solution), only
-    # the rest is the code's doing. The run-queue figures are faked: the proof needs no load.
-    waited = [0.0]
-    monkeypatch.setattr(guards.RunQueue, "waited", lambda self: waited[0])
-
-    async def main() -> None:
-        await asyncio.sleep(0)
-        select.select([], [], [], 0.6)  # one step of 0.6 s, waiting in the kernel
-        waited[0] += queued  # of which the machine kept it waiting for a CPU this long
-
-    with guards.guarded(guards.Findings()) as findings:
-        asyncio.run(main())
-    if queued:
-        assert findings.stalls == []  # 0.15 s of its own: not a stall
-    else:
-        assert [round(took, 1) for took, _ in findings.stalls] == [0.6], findings.stalls
-
-
-def test_the_run_queue_figure_of_this_thread_grows_with_its_waits() -> None:
-    queue = guards.RunQueue()
-    try:
-        first = queue.waited()
-        if first is None:
-            pytest.skip("this OS does not say how long a thread waited for a CPU")
-        threading.Thread(target=lambda: None).start()
-        assert queue.waited() >= first
-    finally:
-        queue.close()
-
-
 def test_blocking_calls_are_stopped_only_on_the_loop_and_only_from_the_learners_file(
     tmp_path: Path,
 ) -> None:

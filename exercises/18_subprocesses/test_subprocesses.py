@@ -1352,7 +1352,11 @@ async def test_stream_lines_copes_with_more_output_than_a_pipe_holds(children):
 @pytest.mark.task(3)
 @pytest.mark.wall_limit(60)
 async def test_stream_lines_hands_over_every_line_of_a_very_long_output(children):
-    count = 12_000  # lines of 40 characters: more lines than a cautious cap would allow
+    count = 12_000  # more lines than a cautious cap would allow
+    # Long lines: what one read of the pipe brings (up to 64 KiB) is handed over in one step
+    # of a right answer (no await waits while lines are buffered). With 40-character lines
+    # such a step of the solution took 0.6 s at a load of about 5 (a clean-clone CI run), and
+    # so counted as holding the loop; 400 characters make ten times fewer lines a read.
     lines: list[str] = []
     # About 0.45 s on a quiet machine, and over 8 s for a right answer at a load of 13: so the
     # net is not a total time but 8 s in which no new line arrives. Only an answer that has
@@ -1361,14 +1365,14 @@ async def test_stream_lines_hands_over_every_line_of_a_very_long_output(children
         8.0,
         subprocesses.stream_lines(
             children.command(
-                f"sys.stdout.write(''.join(f'{{i:06}}' + '.' * 34 + '\\n' for i in range({count})))"
+                f"sys.stdout.write(''.join(f'{{i:06}}{'.' * 394}\\n' for i in range({count})))"
             ),
             lines.append,
         ),
         lines,
         f"stream_lines() of a child that prints {count:,} lines",
     )
-    expected = [f"{i:06}" + "." * 34 for i in range(count)]
+    expected = [f"{i:06}" + "." * 394 for i in range(count)]
     if lines != expected:
         pytest.fail(
             f"For a child that prints {count:,} lines ('000000...' to '{count - 1:06}...'), "

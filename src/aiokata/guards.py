@@ -83,39 +83,6 @@ def held_the_loop(before: tuple[float, int] | None, after: tuple[float, int] | N
     return cpu >= STALL_CPU_SECONDS or waits > 0
 
 
-class RunQueue:
-    """Seconds each thread has spent ready to run but waiting for a CPU (Linux's
-    /proc/self/task/TID/schedstat), or None where the OS does not say. Time a step spent
-    there is the busy machine's, not the code's: at a load of 5 on 2 cores, 18's solution
-    reading 12,000 lines already buffered (0.15 s of work) took 0.6 s of real time."""
-
-    def __init__(self) -> None:
-        self._fds: dict[int, int] = {}
-
-    def waited(self) -> float | None:
-        tid = threading.get_native_id()
-        fd = self._fds.get(tid)
-        if fd is None:
-            try:
-                fd = os.open(f"/proc/self/task/{tid}/schedstat", os.O_RDONLY)
-            except OSError:
-                fd = -1
-            self._fds[tid] = fd
-        if fd < 0:
-            return None
-        try:  # kept open: a read costs about a microsecond
-            return int(os.pread(fd, 64, 0).split()[1]) / 1e9
-        except (OSError, ValueError, IndexError):
-            return None
-
-    def close(self) -> None:
-        for fd in self._fds.values():
-            if fd >= 0:
-                with contextlib.suppress(OSError):
-                    os.close(fd)
-        self._fds.clear()
-
-
 class BlockingCallError(RuntimeError):
     """Raised in place of a blocking call made on the event loop's thread."""
 
@@ -654,7 +621,6 @@ def guarded(findings: Findings) -> Iterator[Findings]:
 
     start_waits = findings.ledger.start_waits
     watch = loopwatch.LoopWatch(findings.focus)
-    run_queue = RunQueue()
 
     def timed_run(handle: asyncio.Handle) -> None:
         me = threading.get_ident()
@@ -662,7 +628,6 @@ def guarded(findings: Findings) -> Iterator[Findings]:
         started = clocks.perf_counter()
         watch.begin(me, started)
         before = _thread_usage()
-        queued = run_queue.waited()
         try:
             real_run(handle)
         finally:
@@ -670,11 +635,7 @@ def guarded(findings: Findings) -> Iterator[Findings]:
             # Waiting in Thread.start() for a new thread to be scheduled is not holding the loop.
             excused = start_waits.get(me, 0.0) - excused
             took = clocks.perf_counter() - started - excused
-            if took >= STALL_SECONDS:
-                after, queued_after = _thread_usage(), run_queue.waited()
-                if queued is not None and queued_after is not None:
-                    took -= queued_after - queued  # kept off the CPU by other processes
-            if took >= STALL_SECONDS and held_the_loop(before, after):
+            if took >= STALL_SECONDS and held_the_loop(before, _thread_usage()):
                 # The learner's line, when the watch saw it, says more than the task's name.
                 what = f"at {_site(site)}" if site else f"in {_describe_handle(handle)}"
                 findings.stalls.append((took, what))
@@ -703,7 +664,6 @@ def guarded(findings: Findings) -> Iterator[Findings]:
             yield findings
     finally:
         watch.stop()
-        run_queue.close()
         _current = None
         time.sleep = real_sleep
         for module, attr, real, _, _ in blocking:
