@@ -43,4 +43,6 @@ def test_a_changed_file_or_setting_is_graded_again(tmp_path: Path):
 
     score, said = grade(tmp_path, "--memory", "1024")  # another setting: another grade
     assert score == 6 and "saved earlier" not in said
+    score, said = grade(tmp_path, "--memory", "1024", "--file-size", "8")  # and again
+    assert score == 6 and "saved earlier" not in said
     assert len(list((tmp_path / "results").glob("*.json"))) == 1  # one file per submission

@@ -44,6 +44,14 @@ from aiokata.terminal import Problem, console, kit_exercises
     show_default=True,
     help="MiB of address space per process of a submission",
 )
+@click.option(
+    "--file-size",
+    "file_size",
+    type=click.IntRange(min=1),
+    default=64,
+    show_default=True,
+    help="MiB: the largest file a submission's code may write",
+)
 @click.option("--sandbox", is_flag=True, help="run each submission under bubblewrap (bwrap)")
 @click.option(
     "--results",
@@ -65,6 +73,7 @@ def grade(
     jobs: int,
     timeout: float,
     memory: int,
+    file_size: int,
     sandbox: bool,
     results: Path | None,
     force: bool,
@@ -104,7 +113,7 @@ def grade(
     plan = Plan(
         kit=kit,
         exercises=exercises,
-        limits=Limits(timeout=timeout, memory_mb=memory),
+        limits=Limits(timeout=timeout, memory_mb=memory, file_mb=file_size),
         sandboxed=sandbox,
         results_dir=results.resolve() if results is not None else kit / RESULTS_FOLDER,
         force=force,
