@@ -28,6 +28,11 @@ class Expected:
     said: bool = False
 
 
+def says_it(says: str, message: str) -> bool:
+    """Whether a failure's message says what a wrong answer's proof expects (any case)."""
+    return says.lower() in message.lower()
+
+
 class Plan:
     def __init__(self, entries: dict[str, Expected]) -> None:
         self.entries = entries
@@ -60,7 +65,7 @@ class Plan:
         if expected is None or status == "pass":
             return
         expected.failed.add(task)
-        if expected.says.lower() in message.lower():
+        if says_it(expected.says, message):
             expected.said = True
 
 

@@ -254,7 +254,7 @@ def check_proof(proof: Proof, tests: list[dict] | None) -> Verdict:
             proof.why,
         )
     messages = [t["message"] for t in tests if t["status"] != "pass"]
-    saying = [m for m in messages if proof.says.lower() in m.lower()]
+    saying = [m for m in messages if proof_plan.says_it(proof.says, m)]
     if not saying:
         return Verdict(
             proof.exercise,
