@@ -14,7 +14,9 @@ many submissions (half solutions, half untouched stubs) with --jobs 1 and --jobs
 With --overhead it measures what the kit adds to pytest, each figure also as a ratio to a bare
 pytest run (one trivial test, no kit, no configuration) measured in the same run: the kit's
 start-up with and without anyio's plugin, the CPU an exercise test costs (solution tests of
-every exercise, parent and children together, less the start-up), and with --suite the wall
+every exercise, parent and children together, less the start-up), the CPU the kit itself costs
+a test (EMPTY tests that do nothing, in a copy of the first exercise, against the same number
+of empty async tests in a bare pytest-asyncio run), and with --suite the wall
 time of the kit's own suite (`pytest tests -n auto`): once proving everything, once with the proofs
 kept from that run.
 
@@ -109,6 +111,41 @@ def _cpu(command: list[str], cwd: Path, repeat: int) -> tuple[float, float]:
     return best
 
 
+EMPTY = 200
+
+
+def _empty_tests(pytest: list[str], first: str, repeat: int) -> tuple[float, float]:
+    """CPU s a test costs beyond collection when it does nothing: (with the kit, bare)."""
+    tests = "".join(
+        f"\n\n@pytest.mark.task(1)\nasync def test_nothing_{n}():\n    pass\n" for n in range(EMPTY)
+    )
+    with tempfile.TemporaryDirectory(prefix="aiokata-bench-") as temp:
+        kit = Path(temp) / "kit"
+        for part in ("exercises", "solutions"):
+            shutil.copytree(KIT / part / first, kit / part / first)
+        for name in ("pyproject.toml", "conftest.py"):
+            shutil.copy(KIT / name, kit / name)
+        test_file = next((kit / "exercises" / first).glob("test_*.py"))
+        test_file.write_text(
+            "import pytest\nfrom aiokata import exercise_module\n\n"
+            f"module = exercise_module(__file__){tests}",
+            encoding="utf-8",
+        )
+        command = [*pytest, "--solutions", f"exercises/{first}"]
+        kit_cpu = _cpu(command, kit, repeat)[1] - _cpu([*command, "--collect-only"], kit, repeat)[1]
+        bare = Path(temp) / "bare"
+        bare.mkdir()
+        (bare / "test_empty.py").write_text(tests.replace("@pytest.mark.task(1)\n", ""))
+        (bare / "pytest.ini").write_text(
+            "[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n"
+        )
+        command = [*pytest, "-p", "no:aiokata", "-p", "no:anyio", "test_empty.py"]
+        bare_cpu = (
+            _cpu(command, bare, repeat)[1] - _cpu([*command, "--collect-only"], bare, repeat)[1]
+        )
+    return kit_cpu / EMPTY, bare_cpu / EMPTY
+
+
 def overhead(repeat: int, suite: bool) -> None:
     pytest = [sys.executable, "-m", "pytest", "-q", "-p", "no:randomly"]
     with tempfile.TemporaryDirectory(prefix="aiokata-bench-") as temp:
@@ -148,6 +185,13 @@ def overhead(repeat: int, suite: bool) -> None:
         f"CPU per exercise test, beyond start-up: {per_test * 1000:.1f} ms "
         f"({per_test / bare_cpu:.3f} of a bare pytest run's CPU); without anyio's plugin the "
         f"start-up takes {start / anyio:.2f} of the time it takes with it."
+    )
+    kit_empty, bare_empty = _empty_tests(pytest, first, repeat)
+    print(
+        f"CPU the kit costs a test with no work of its own ({EMPTY} empty tests, less their "
+        f"collection): {kit_empty * 1000:.1f} ms; the same tests in a bare pytest-asyncio run: "
+        f"{bare_empty * 1000:.1f} ms ({kit_empty / bare_empty:.0f}x: each exercise test runs "
+        "in a process of its own)."
     )
     if suite:
         suite_command = [*pytest, "tests", "-n", "auto"]  # the README's command
