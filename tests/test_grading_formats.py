@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from rich.console import Console
 
-from aiokata.grading import formats, model
+from aiokata.grading import formats, model, untrusted
 from aiokata.grading.model import ExerciseGrade, SubmissionGrade, TaskGrade
 
 NASTY = 'boom [red]not red[/red] \x00nul \x1b[31mansi\x1b[0m \ud800 & <tag> "quoted"'
@@ -241,9 +241,9 @@ def test_a_traceback_is_summed_up_by_its_exception_line():
         "E   OSError: [Errno 27] File too large\n"
         "E   more detail\n"
     )
-    assert formats.headline(traceback) == "OSError: [Errno 27] File too large"
+    assert untrusted.headline(traceback) == "OSError: [Errno 27] File too large"
     plain = "Took 5 s; expected 3 s.\nStart it as a task."
-    assert formats.headline(plain) == "Took 5 s; expected 3 s."
+    assert untrusted.headline(plain) == "Took 5 s; expected 3 s."
 
 
 def not_handed_in() -> SubmissionGrade:

@@ -3,9 +3,9 @@ results.json, Markdown (a GitHub job summary, a Classroom 50 release body) or th
 an HTML page (report.py).
 
 Everything a learner wrote (test output, failure messages, even folder names) is untrusted text:
-it goes through `clean` before it reaches a terminal, an XML document or a Gradescope page, into
-rich only as `Text`, never as markup, and into Markdown only through `md_text`, which escapes
-every piece of Markdown syntax in it.
+it goes through `clean` (untrusted.py) before it reaches a terminal, an XML document or a
+Gradescope page, into rich only as `Text`, never as markup, and into Markdown only through
+`md_text`, which escapes every piece of Markdown syntax in it.
 """
 
 from __future__ import annotations
@@ -21,7 +21,15 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from aiokata.grading.model import ExerciseGrade, SubmissionGrade, TaskGrade, TestGrade, report
+from aiokata.grading.model import (
+    ExerciseGrade,
+    SubmissionGrade,
+    TaskGrade,
+    TestGrade,
+    exercise_columns,
+    report,
+)
+from aiokata.grading.untrusted import clean, headline
 from aiokata.results import truncate
 
 FORMATS = ("table", "json", "csv", "junit", "gradescope", "markdown", "html")
@@ -34,42 +42,9 @@ MARKDOWN_MESSAGE = 300  # characters of the first failure's message in a Markdow
 TROUBLE = {"timeout": "t/o", "error": "err"}
 LEGEND = "t/o: a test ran out of time   err: a test errored outside its checks or never reported"
 
-# Terminal escape sequences first (stripping only their ESC would leave "[31m" litter), then
-# what XML 1.0 forbids (C0 controls but tab/newline/return, lone surrogates, U+FFFE/U+FFFF)
-# and C1 controls, which XML allows but some terminals obey.
-_ANSI = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b[@-Z\\-_]")
-_UNSAFE = re.compile("[^\t\n\r\x20-\x7e\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-
 
 class FormatError(Exception):
     """A format cannot be written for what was graded; the message is one line for the user."""
-
-
-def clean(text: str) -> str:
-    """`text` with nothing that could upset a terminal, an XML parser or a UTF-8 encoder."""
-    return _UNSAFE.sub("", _ANSI.sub("", text))
-
-
-def first_line(text: str) -> str:
-    return next((line.strip() for line in clean(text).splitlines() if line.strip()), "")
-
-
-def headline(message: str) -> str:
-    """The line that says what went wrong: in a pytest traceback the first `E   ` line (the
-    exception), not the first line (a file name); otherwise the first line."""
-    for line in clean(message).splitlines():
-        if line.startswith("E ") and line[1:].strip():
-            return line[1:].strip()
-    return first_line(message)
-
-
-def exercise_columns(submissions: list[SubmissionGrade]) -> list[ExerciseGrade]:
-    """One exercise per folder name over all submissions, in number order."""
-    seen: dict[str, ExerciseGrade] = {}
-    for submission in submissions:
-        for exercise in submission.exercises:
-            seen.setdefault(exercise.name, exercise)
-    return sorted(seen.values(), key=lambda e: (e.number, e.name))
 
 
 def render(fmt: str, submissions: list[SubmissionGrade]) -> str:

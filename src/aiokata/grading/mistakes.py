@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from aiokata.grading.formats import clean, headline
+from aiokata.grading.untrusted import clean, headline
 
 KEY_LIMIT = 400  # characters of a key: enough to tell mistakes apart, bounded for 1,000 groups
 

@@ -170,3 +170,12 @@ def report(submissions: list[SubmissionGrade]) -> dict:
         "schema": SCHEMA_VERSION,
         "submissions": [s.to_dict() for s in submissions],
     }
+
+
+def exercise_columns(submissions: list[SubmissionGrade]) -> list[ExerciseGrade]:
+    """One exercise per folder name over all submissions, in number order."""
+    seen: dict[str, ExerciseGrade] = {}
+    for submission in submissions:
+        for exercise in submission.exercises:
+            seen.setdefault(exercise.name, exercise)
+    return sorted(seen.values(), key=lambda e: (e.number, e.name))

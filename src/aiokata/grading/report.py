@@ -19,8 +19,14 @@ from functools import cache
 import jinja2
 
 from aiokata.grading import mistakes
-from aiokata.grading.formats import clean, exercise_columns, headline
-from aiokata.grading.model import ExerciseGrade, SubmissionGrade, TaskGrade, TestGrade
+from aiokata.grading.model import (
+    ExerciseGrade,
+    SubmissionGrade,
+    TaskGrade,
+    TestGrade,
+    exercise_columns,
+)
+from aiokata.grading.untrusted import clean, headline
 from aiokata.results import truncate
 
 TEMPLATE = "class_report.html.j2"
