@@ -5,12 +5,17 @@ pytest.ini) that the grader must ignore; the kit's own test run must never colle
 kit's pytest settings, for tests that drive `aiokata` or `pytest` as a learner would.
 
 Run with `-n auto` (pytest-xdist), each test file stays on one worker: a file's module-scoped
-runs (one grading of the golden cases, the proofs) are made once, not once per worker."""
+runs (one grading of the golden cases, the proofs) are made once, not once per worker.
+
+`kept_runs` keeps the suite's long grading runs between runs, as the proofs are kept;
+`--fresh-proofs` makes every one again."""
 
 import shutil
 from pathlib import Path
 
 import pytest
+
+from aiokata.proof_cache import RUNS, KeptRuns
 
 collect_ignore = ["grading"]
 KIT = Path(__file__).resolve().parents[1]
@@ -20,7 +25,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--fresh-proofs",
         action="store_true",
-        help="run every exercise proof, ignoring the results kept from earlier runs",
+        help="run every exercise proof and grading run, ignoring those kept from earlier runs",
     )
 
 
@@ -40,3 +45,8 @@ def kit(tmp_path: Path) -> Path:
     for name in ("pyproject.toml", "conftest.py"):
         shutil.copyfile(KIT / name, copy / name)
     return copy
+
+
+@pytest.fixture(scope="session")
+def kept_runs(request: pytest.FixtureRequest) -> KeptRuns | None:
+    return None if request.config.getoption("fresh_proofs") else KeptRuns(KIT / RUNS)

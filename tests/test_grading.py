@@ -14,6 +14,13 @@ test is an expected failure until the grader is fixed.
 Regenerate the goldens after a deliberate change to the grader or the kit's tests:
 
     AIOKATA_UPDATE_GOLDEN=1 pytest tests/test_grading.py
+
+The two long runs (every golden case, and every exercise solved and untouched) are kept in
+KIT/.aiokata/kept-runs once every test that read them passed, keyed by the engine, the
+exercises, the solutions, the submissions and this file: they are graded again when any of
+those changes, after any test fails on a kept run, and with `pytest --fresh-proofs`. The
+goldens and verdicts are checked against a kept run every time. Saved results, reuse and
+--force are checked on a small run of their own, always made afresh.
 """
 
 from __future__ import annotations
@@ -32,10 +39,13 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+
+from aiokata.proof_cache import KeptRuns, kept_key
 
 KIT = Path(__file__).resolve().parents[1]
 GRADING = KIT / "tests" / "grading"
@@ -239,6 +249,7 @@ class Run:
     report: dict  # the whole --format json output
     leftovers: list[str]  # processes found (and killed) after the run
     seconds: float
+    kept: bool = False  # read from an earlier run of the suite rather than graded now
 
 
 def run_grader(cwd: Path, tmp: Path, cases: list[str], *args: str, out: str = "grades.json") -> Run:
@@ -336,19 +347,92 @@ def main_cases() -> list[str]:
     return sorted(cases, key=lambda c: (c not in SLOW, c))
 
 
-@pytest.fixture(scope="module")
-def work(tmp_path_factory) -> Path:
-    tmp = tmp_path_factory.mktemp("grading")
-    (tmp / "subs").mkdir()
-    return tmp
+# What a kept run depends on, besides the engine (and the exact cases and options).
+KEPT_FROM = (
+    "src/aiokata",
+    "exercises",
+    "solutions",
+    "tests/test_grading.py",
+    "tests/grading/submissions",
+)
+
+
+@dataclass
+class Keeping:
+    """Where one run is kept between runs of the suite: a passing run is stored, a failing
+    kept one is dropped (so that the next run grades again)."""
+
+    runs: KeptRuns
+    key: str
+
+    def load(self) -> Run | None:
+        kept = self.runs.get(self.key)
+        if not isinstance(kept, dict):
+            return None
+        done = subprocess.CompletedProcess([], 0, "", kept["stderr"])
+        grades = {s["name"]: s for s in kept["report"]["submissions"]}
+        return Run(done, grades, kept["report"], kept["leftovers"], kept["seconds"], kept=True)
+
+    def store(self, run: Run) -> None:
+        self.runs.put(
+            self.key,
+            {
+                "report": run.report,
+                "leftovers": run.leftovers,
+                "stderr": run.done.stderr,
+                "seconds": run.seconds,
+            },
+        )
+
+    def drop(self) -> None:
+        self.runs.put(self.key, None)  # reads as missing
+
+
+def keeping(kept_runs: KeptRuns | None, cases: list[str], *args: str) -> Keeping | None:
+    """None when every run must be made now: --fresh-proofs, or writing the goldens."""
+    if kept_runs is None or UPDATE:
+        return None
+    extra = "\n".join([str(KIT), sys.executable, *cases, "--", *args])
+    return Keeping(kept_runs, kept_key(KIT, KEPT_FROM, extra))
+
+
+def graded_or_kept(place: Keeping | None, tmp: Path, cases: list[str], *args: str) -> Run:
+    run = place.load() if place is not None else None
+    if run is None:
+        (tmp / "subs").mkdir(exist_ok=True)
+        build(tmp / "subs", cases)
+        run = run_grader(tmp / "subs", tmp, cases, *args)
+    return run
+
+
+@contextlib.contextmanager
+def said_if_kept(run: Run) -> Iterator[None]:
+    """A failure on a kept run says where the run came from."""
+    try:
+        yield
+    except AssertionError as failure:
+        if not run.kept:
+            raise
+        raise AssertionError(
+            f"{failure}\n(this grading run was kept from an earlier run of the suite; it is "
+            "dropped now, so the next run grades again: `pytest --fresh-proofs` always does)"
+        ) from None
 
 
 @pytest.fixture(scope="module")
-def graded(work: Path) -> Run:
+def graded(request: pytest.FixtureRequest, tmp_path_factory, kept_runs) -> Iterator[Run]:
     """The one grading run every golden is compared with."""
     cases = main_cases()
-    build(work / "subs", cases)
-    return run_grader(work / "subs", work, cases, *SETTINGS)
+    place = keeping(kept_runs, cases, *SETTINGS)
+    run = graded_or_kept(place, tmp_path_factory.mktemp("grading"), cases, *SETTINGS)
+    failed = request.session.testsfailed
+    yield run
+    if place is not None:
+        passed = request.session.testsfailed == failed
+        if passed and not run.kept:
+            place.store(run)
+        elif not passed and run.kept:
+            place.drop()
 
 
 # -- normalising and comparing ---------------------------------------------------------------
@@ -357,8 +441,8 @@ def normalise(text: str) -> str:
     text = text.replace(str(KIT), "<KIT>")
     text = re.sub(r"\b0x[0-9a-f]+\b", "0x<ADDR>", text)
     text = re.sub(r"\bsubprocess \d+\b", "subprocess <PID>", text)
-    for planted, marker in zip(PLANTED_MARKERS, STRAY_MARKERS, strict=True):
-        text = text.replace(marker, planted)  # each run's own token
+    for planted in PLANTED_MARKERS:  # each run's own token (a kept run's too)
+        text = re.sub(rf"\b{planted}-[0-9a-f]{{8}}\b", planted, text)
     # A fork bomb may be one process more or less along when it is killed.
     text = re.sub(r"left \d+ process(es)? running", "left <N> processes running", text)
     text = re.sub(r" \(\d+ of them\)", " (<N> of them)", text)
@@ -502,12 +586,14 @@ def test_grade_matches_its_golden_file(case: str, graded: Run):
         if UPDATE:
             golden.unlink(missing_ok=True)
         pytest.skip(f"no golden file while the grader gets it wrong: {GRADER_BUGS[case]}")
-    compare_with_golden(case, graded.grades[case], golden)
+    with said_if_kept(graded):
+        compare_with_golden(case, graded.grades[case], golden)
 
 
 @pytest.mark.parametrize("case", [pytest.param(c, marks=bug_marks(c)) for c in main_cases()])
 def test_grade_is_what_an_instructor_expects(case: str, graded: Run):
-    check_verdict(graded.grades[case], VERDICTS[case])
+    with said_if_kept(graded):
+        check_verdict(graded.grades[case], VERDICTS[case])
 
 
 def test_nothing_the_submissions_started_is_left_running(graded: Run):
@@ -570,11 +656,24 @@ def test_the_reference_solutions_cannot_be_imported_or_found_nearby(graded: Run)
 
 
 # -- saved results: reuse and --force --------------------------------------------------------
-def test_results_hold_one_file_per_submission(graded: Run, work: Path):
+# Awkward files (a named pipe, a folder, symbolic links) and the usual ones, graded for real.
+REUSED = ["all_pass", "bom", "fifo", "folder_as_module", "missing_function", "partial", "stubs"]
+REUSED += ["symlink"]
+
+
+@pytest.fixture(scope="module")
+def first(tmp_path_factory) -> tuple[Run, Path]:
+    """A grading run whose saved results the next runs find (never a kept one)."""
+    work = tmp_path_factory.mktemp("reuse")
+    return graded_or_kept(None, work, REUSED, *SETTINGS), work
+
+
+def test_results_hold_one_file_per_submission(first):
+    run, work = first
     saved = sorted((work / "results").glob("*.json"))
-    assert len(saved) == len(graded.grades)
+    assert len(saved) == len(run.grades) == len(REUSED)
     names = {json.loads(p.read_text())["grade"]["name"] for p in saved}
-    assert names == set(graded.grades)
+    assert names == set(run.grades)
 
 
 def progress(done: subprocess.CompletedProcess) -> dict[str, str]:
@@ -583,41 +682,54 @@ def progress(done: subprocess.CompletedProcess) -> dict[str, str]:
     return dict(re.findall(r"graded (\S+): \d+/\d+ \(([^)]*)\)", text))
 
 
-def test_a_second_run_reuses_every_saved_grade(graded: Run, work: Path):
-    again = run_grader(work / "subs", work, main_cases(), *SETTINGS, out="again.json")
+def test_a_second_run_reuses_every_saved_grade(first):
+    run, work = first
+    again = run_grader(work / "subs", work, REUSED, *SETTINGS, out="again.json")
     how = progress(again.done)
-    assert set(how) == set(graded.grades)
+    assert set(how) == set(run.grades)
     assert set(how.values()) == {"saved earlier, not regraded"}
-    assert again.report == graded.report
+    assert again.report == run.report
 
 
-def test_force_grades_again(graded: Run, work: Path):
+def test_force_grades_again(first):
+    run, work = first
     saved = next(p for p in (work / "results").glob("partial-*.json"))
     before = saved.stat().st_mtime_ns
     forced = run_grader(work / "subs", work, ["partial"], *SETTINGS, "--force", out="forced.json")
     how = progress(forced.done)
     assert re.fullmatch(r"\d+\.\d s", how["partial"]), how  # a duration: graded anew
     assert saved.stat().st_mtime_ns > before
-    assert summary(forced.grades["partial"]) == summary(graded.grades["partial"])
+    assert summary(forced.grades["partial"]) == summary(run.grades["partial"])
 
 
 # -- every exercise --------------------------------------------------------------------------
-def test_every_exercise_solved_and_untouched(tmp_path: Path):
+def test_every_exercise_solved_and_untouched(tmp_path: Path, kept_runs):
     """The reference solutions earn every point of every exercise; fresh stubs earn none,
     each test failing cleanly (not crashing or hanging)."""
-    (tmp_path / "subs").mkdir()
-    build(tmp_path / "subs", ["all_pass", "stubs"])
-    run = run_grader(tmp_path / "subs", tmp_path, ["all_pass", "stubs"], "--jobs", "2")
-    solved, untouched = run.grades["all_pass"], run.grades["stubs"]
-    assert solved["score"] == solved["max_score"] > 0
-    assert not solved["notes"] and not untouched["notes"]
-    assert len(untouched["exercises"]) == len(solved["exercises"]) > 2
-    assert untouched["score"] == 0
-    statuses = {
-        t["status"] for e in untouched["exercises"] for task in e["tasks"] for t in task["tests"]
-    }
-    assert statuses == {"fail"}
-    assert not run.leftovers
+    cases = ["all_pass", "stubs"]
+    place = keeping(kept_runs, cases, "--jobs", "2")
+    run = graded_or_kept(place, tmp_path, cases, "--jobs", "2")
+    with said_if_kept(run):
+        try:
+            solved, untouched = run.grades["all_pass"], run.grades["stubs"]
+            assert solved["score"] == solved["max_score"] > 0
+            assert not solved["notes"] and not untouched["notes"]
+            assert len(untouched["exercises"]) == len(solved["exercises"]) > 2
+            assert untouched["score"] == 0
+            statuses = {
+                t["status"]
+                for e in untouched["exercises"]
+                for task in e["tasks"]
+                for t in task["tests"]
+            }
+            assert statuses == {"fail"}
+            assert not run.leftovers
+        except AssertionError:
+            if place is not None and run.kept:
+                place.drop()
+            raise
+    if place is not None and not run.kept:
+        place.store(run)
 
 
 # -- the sandbox -----------------------------------------------------------------------------

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from aiokata import catalog, proofs
-from aiokata.proof_cache import ProofCache
+from aiokata.proof_cache import KeptRuns, ProofCache, kept_key
 
 KIT = Path(__file__).resolve().parents[1]
 
@@ -120,3 +120,46 @@ def test_run_all_reuses_what_held_and_reruns_what_did_not(tmp_path: Path, monkey
     second = proofs.run_all(KIT, tmp_path / "two", only={name}, workers=1, cache=cache)
     assert runs == [broken.id], "only the proof that did not hold should run again"
     assert second == first
+
+
+# -- the suite's kept grading runs ---------------------------------------------------------
+def run_key(kit: Path, extra: str = "--jobs 2") -> str:
+    return kept_key(kit, ("src/aiokata", "exercises", "solutions/01_a/a.py"), extra)
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        "exercises/02_b/test_b.py",
+        "solutions/01_a/a.py",
+        "src/aiokata/plugin.py",
+        "src/aiokata/stubs/01_a/a.py",
+        "src/aiokata/templates/exercise/x.py",
+        "pyproject.toml",
+    ],
+)
+def test_a_kept_run_is_made_again_when_what_it_read_changes(tiny: Path, changed: str):
+    before = run_key(tiny)
+    (tiny / changed).write_text("edited")
+    assert run_key(tiny) != before, f"editing {changed} kept the old run"
+
+
+def test_a_kept_run_is_its_own_options_and_ignores_other_files(tiny: Path):
+    before = run_key(tiny)
+    assert run_key(tiny, "--jobs 1") != before
+    (tiny / "proofs" / "wrong_a.py").write_text("edited")  # not named: not read by the run
+    (tiny / "exercises" / "01_a" / "__pycache__").mkdir()
+    (tiny / "exercises" / "01_a" / "__pycache__" / "a.pyc").write_text("bytecode")
+    assert run_key(tiny) == before
+
+
+def test_kept_runs_round_trip_and_a_damaged_one_reads_as_missing(tmp_path: Path):
+    runs = KeptRuns(tmp_path / "kept")
+    assert runs.get("k") is None
+    runs.put("k", {"report": {"submissions": [1, 2]}, "leftovers": []})
+    assert runs.get("k") == {"report": {"submissions": [1, 2]}, "leftovers": []}
+    assert [p.name for p in (tmp_path / "kept").iterdir()] == ["k.json"]  # no scratch left
+    (tmp_path / "kept" / "k.json").write_text('{"report": ')  # cut short
+    assert runs.get("k") is None
+    runs.put("k", None)  # how the suite drops a run that failed
+    assert runs.get("k") is None
