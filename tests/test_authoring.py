@@ -48,9 +48,7 @@ def test_no_exercise_still_holds_a_template_placeholder(exercise: catalog.Exerci
 # -- driving the verbs on a copy of the kit, with the copy's own engine on the path
 
 
-@pytest.fixture
-def kit(tmp_path: Path) -> Path:
-    copy = tmp_path / "kit"
+def copy_of_the_kit(copy: Path) -> Path:
     skipped = shutil.ignore_patterns(
         ".git", ".venv", ".aiokata", ".aiokata-grades", "__pycache__", "*.egg-info"
     )
@@ -61,6 +59,18 @@ def kit(tmp_path: Path) -> Path:
 
     shutil.copytree(KIT, copy, ignore=ignore)
     return copy
+
+
+@pytest.fixture
+def kit(tmp_path: Path) -> Path:
+    return copy_of_the_kit(tmp_path / "kit")
+
+
+@pytest.fixture(scope="module")
+def refusing_kit(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One copy for the verbs that must refuse (and so write nothing): each new copy's
+    engine is compiled afresh, a second and a half a copy."""
+    return copy_of_the_kit(tmp_path_factory.mktemp("refusing") / "kit")
 
 
 def run(kit: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess:
@@ -139,11 +149,16 @@ def test_new_lays_out_an_exercise_that_proves_and_is_accepted_once_filled_in(kit
         (["prove", "nope"], "no exercise 'nope'"),
     ],
 )
-def test_the_author_verbs_refuse_bad_input_in_one_line(kit: Path, args: list[str], says: str):
-    done = run(kit, "-m", "aiokata", *args)
+def test_the_author_verbs_refuse_bad_input_in_one_line(
+    refusing_kit: Path, args: list[str], says: str
+):
+    before = sorted(p.relative_to(refusing_kit) for p in refusing_kit.rglob("*"))
+    done = run(refusing_kit, "-m", "aiokata", *args)
     assert done.returncode in (1, 2), done.stdout
     assert says in done.stderr and "Traceback" not in done.stderr, done.stderr
-    assert not (kit / "exercises" / "96_bad-slug").exists()
+    after = sorted(p.relative_to(refusing_kit) for p in refusing_kit.rglob("*"))
+    written = [p for p in set(after) - set(before) if ".aiokata" not in p.parts]
+    assert not written, f"a refused `aiokata {' '.join(args)}` still wrote {written}"
 
 
 def test_the_proof_verdicts_name_what_went_wrong(tmp_path: Path) -> None:

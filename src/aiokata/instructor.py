@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from aiokata.results import write_atomically
+from aiokata.files import write_atomically
 from aiokata.terminal import Problem, console, kit_exercises
 
 

@@ -12,8 +12,8 @@ from rich.markup import escape
 from rich.syntax import Syntax
 from rich.text import Text
 
-from aiokata import catalog, progress, state, targets
-from aiokata.results import write_atomically
+from aiokata import catalog, progress, state
+from aiokata.files import display, write_atomically
 from aiokata.terminal import Problem, console, kit_exercises, no_such_exercise, say
 
 
@@ -47,8 +47,7 @@ class Session:
             write_atomically(mine, text)
         except OSError as exc:
             raise Problem(
-                f"could not write {targets.display(mine)} ({exc.strerror or exc}); "
-                "your file is unchanged"
+                f"could not write {display(mine)} ({exc.strerror or exc}); your file is unchanged"
             ) from None
         self.state.results.pop(exercise.name, None)
         self.save()

@@ -10,7 +10,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from aiokata import catalog, runner, targets
+from aiokata import catalog, runner
+from aiokata.files import display
 from aiokata.state import ExerciseRecord, State
 
 STUBS = Path(__file__).resolve().parent / "stubs"
@@ -173,7 +174,7 @@ def backup(kit: Path, exercise: catalog.Exercise) -> Path:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
         raise BackupError(
-            f"could not back up {targets.display(learner_file(exercise))} to {folder} "
+            f"could not back up {display(learner_file(exercise))} to {folder} "
             f"({exc.strerror or exc}); nothing was changed"
         ) from None
     return target

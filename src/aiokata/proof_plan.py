@@ -17,8 +17,6 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
-
 
 @dataclass
 class Expected:
@@ -46,6 +44,8 @@ class Plan:
                 for name, entry in data.items()
             }
         except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            import pytest  # only here: the author's verbs load this module without pytest
+
             raise pytest.UsageError(f"--proof-plan {path}: not a proof plan ({exc})") from exc
         return cls(entries)
 

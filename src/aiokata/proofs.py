@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiokata import catalog, proof_plan, runner
+from aiokata.grading.untrusted import first_line
 from aiokata.proof_cache import ProofCache
 
 
@@ -197,10 +198,6 @@ def _summary(tests: list[dict]) -> str:
     return "\n".join(f"  task {t['task']} {t['status']}: {t['nodeid']}" for t in tests)
 
 
-def _first_line(message: str) -> str:
-    return next((line.strip() for line in message.splitlines() if line.strip()), "")
-
-
 def check_stub(name: str, tests: list[dict] | None) -> Verdict:
     if not tests:
         return Verdict(name, "stub", "stub", False, "the stub run reported no tests")
@@ -270,7 +267,7 @@ def check_proof(proof: Proof, tests: list[dict] | None) -> Verdict:
         name,
         "wrong",
         True,
-        f"fails task {tasks}: {_first_line(saying[0])}",
+        f"fails task {tasks}: {first_line(saying[0])}",
         proof.why,
     )
 

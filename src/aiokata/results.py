@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import stat
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -13,6 +10,7 @@ import pytest
 from _pytest.reports import TestReport
 
 from aiokata import bytask, catalog, isolation, messages, stash, targets
+from aiokata.files import write_atomically
 
 COLLECTOR = pytest.StashKey["Collector"]()
 MESSAGE_LIMIT = 4000
@@ -219,22 +217,3 @@ class Collector:
                 green=mark == "ok  ",
                 red=passed < len(mine),
             )
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` all at once, keeping the file's permissions (a new file
-    gets rw-r--r--, not mkstemp's owner-only mode)."""
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        mode = 0o644  # (reading the umask means setting it: not safe beside other threads)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", errors="surrogateescape") as stream:
-            stream.write(text)
-        os.chmod(temp, mode)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -11,7 +11,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from aiokata.results import write_atomically
+from aiokata.files import write_atomically
 
 FOLDER = ".aiokata"
 FILE = "state.json"

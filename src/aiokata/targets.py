@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import importlib.util
 import linecache
-import os
 import sys
 import traceback
 import warnings
@@ -22,6 +21,7 @@ from types import CodeType, ModuleType
 import pytest
 
 from aiokata import catalog, isolation
+from aiokata.files import display
 
 
 @dataclass(frozen=True)
@@ -83,14 +83,6 @@ def set_current(target: Target) -> None:
 
 def current() -> Target:
     return _current
-
-
-def display(path: Path) -> str:
-    """A path as the user would type it: relative to where they are when possible."""
-    try:
-        return os.path.relpath(path)
-    except ValueError:
-        return str(path)
 
 
 def line_at(filename: str, lineno: int) -> str:

@@ -31,9 +31,9 @@ from pathlib import Path
 
 import aiokata
 from aiokata import catalog, isolation, targets
+from aiokata.files import write_atomically
 from aiokata.grading import sandbox
 from aiokata.grading.model import ExerciseGrade, SubmissionGrade, TestGrade
-from aiokata.results import write_atomically
 
 MAX_FILE_BYTES = 1 << 20  # a learner's exercise file larger than this is not graded
 STDERR_KEPT = 4000
