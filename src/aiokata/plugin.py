@@ -35,6 +35,7 @@ from aiokata import (
     stash,
     targets,
 )
+from aiokata.grading.untrusted import truncate
 
 EXERCISE = stash.EXERCISE
 FINDINGS = stash.FINDINGS
@@ -579,7 +580,7 @@ def _run_isolated(item: pytest.Item, findings: guards.Findings) -> list[TestRepo
                 reports = [messages.failed_report(item, messages.interrupted(exc))]
         _charge_left_open(reports, findings)
         for report in reports:  # a flood of output must not flood the pipe and the parent
-            report.sections = [(t, results.truncate(c, SECTION_LIMIT)) for t, c in report.sections]
+            report.sections = [(t, truncate(c, SECTION_LIMIT)) for t, c in report.sections]
         return [config.hook.pytest_report_to_serializable(config=config, report=r) for r in reports]
 
     targets.precompile(Path(path))

@@ -11,19 +11,12 @@ from _pytest.reports import TestReport
 
 from aiokata import bytask, catalog, isolation, messages, stash, targets
 from aiokata.files import write_atomically
+from aiokata.grading.untrusted import truncate
 
 COLLECTOR = pytest.StashKey["Collector"]()
 MESSAGE_LIMIT = 4000
 OUTPUT_LIMIT = 4000
 REPORT_VERSION = 1
-
-
-def truncate(text: str, limit: int) -> str:
-    return (
-        text
-        if len(text) <= limit
-        else text[:limit] + f"\n... ({len(text) - limit} more characters cut)"
-    )
 
 
 @dataclass

@@ -29,8 +29,7 @@ from aiokata.grading.model import (
     exercise_columns,
     report,
 )
-from aiokata.grading.untrusted import clean, headline
-from aiokata.results import truncate
+from aiokata.grading.untrusted import clean, headline, truncate
 
 FORMATS = ("table", "json", "csv", "junit", "gradescope", "markdown", "html")
 TABLE_WIDTH = 120  # of `render("table", ...)`, the table written to a file

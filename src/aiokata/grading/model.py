@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 
 from aiokata import catalog
-from aiokata.results import truncate
+from aiokata.grading.untrusted import truncate
 
 SCHEMA_VERSION = 1
 STATUSES = ("pass", "fail", "error", "timeout")

@@ -26,8 +26,7 @@ from aiokata.grading.model import (
     TestGrade,
     exercise_columns,
 )
-from aiokata.grading.untrusted import clean, headline
-from aiokata.results import truncate
+from aiokata.grading.untrusted import clean, headline, truncate
 
 TEMPLATE = "class_report.html.j2"
 EXAMPLE_LIMIT = 1500  # characters of a mistake's example message on the page

@@ -17,6 +17,15 @@ def clean(text: str) -> str:
     return _UNSAFE.sub("", _ANSI.sub("", text))
 
 
+def truncate(text: str, limit: int) -> str:
+    """`text` cut to `limit` characters, saying how much was cut (printed output can be huge)."""
+    return (
+        text
+        if len(text) <= limit
+        else text[:limit] + f"\n... ({len(text) - limit} more characters cut)"
+    )
+
+
 def first_line(text: str) -> str:
     return next((line.strip() for line in clean(text).splitlines() if line.strip()), "")
 
